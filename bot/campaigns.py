@@ -1,0 +1,228 @@
+"""Campaigns: create (with prompts and optional imported completions, in one transaction), look up, list,
+change status, and the progress figures that `campaign show`, `/crowdrank status` and scripts read."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.errors import InputError, NotFound, StateError
+from bot.prompt_files import CompletionRecord, PromptRecord
+from storage.models import Campaign, Completion, Item, Labeler, Prompt, Ranking, utcnow
+
+K_RANGE = range(2, 10)
+QUOTA_POLICIES = ("balanced", "none")
+# Which status changes each command may make: {command: ({from...}, to)}
+TRANSITIONS: dict[str, tuple[set[str], str]] = {
+    "pause": ({"live"}, "paused"),
+    "resume": ({"paused"}, "live"),
+    "close": ({"draft", "generating", "live", "paused"}, "closed"),
+}
+
+
+@dataclass
+class CampaignSpec:
+    name: str
+    criterion: str
+    k: int
+    votes: int
+    regions: list[str]
+    guidelines: str = ""
+    quota_policy: str = "balanced"
+    lease_minutes: int = 30
+    gold_rate: float = 0.0
+    retrain_schedule: str | None = None
+    announcement_channel: str | None = None
+
+    def validate(self) -> None:
+        if not self.name.strip():
+            raise InputError("campaign name is empty", field="name")
+        if self.k not in K_RANGE:
+            raise InputError(f"k must be between 2 and 9, got {self.k}", field="k")
+        if self.votes < 1:
+            raise InputError(f"votes must be at least 1, got {self.votes}", field="votes")
+        if not self.criterion.strip():
+            raise InputError("criterion is empty", field="criterion")
+        if self.quota_policy not in QUOTA_POLICIES:
+            raise InputError(f"quota policy must be one of {', '.join(QUOTA_POLICIES)}", field="quota")
+        if len(set(self.regions)) != len(self.regions) or any(not r.strip() for r in self.regions):
+            raise InputError("regions must be distinct and non-empty", field="regions")
+        if not 0.0 <= self.gold_rate < 1.0:
+            raise InputError("gold rate must be in [0, 1)", field="gold_rate")
+
+
+@dataclass
+class CreateResult:
+    campaign: Campaign
+    created: bool
+    prompts_added: int = 0
+    completions_added: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+async def get_campaign(session: AsyncSession, name: str) -> Campaign:
+    campaign = (await session.exec(select(Campaign).where(Campaign.name == name))).first()
+    if campaign is None:
+        raise NotFound(f"no campaign named {name!r} (see `crowdrank campaign list`)")
+    return campaign
+
+
+async def list_campaigns(session: AsyncSession) -> list[Campaign]:
+    return list((await session.exec(select(Campaign).order_by(col(Campaign.id)))).all())
+
+
+async def create_campaign(
+    session: AsyncSession,
+    spec: CampaignSpec,
+    prompts: list[PromptRecord],
+    completions: list[CompletionRecord] | None = None,
+    *,
+    completions_file: str | None = None,
+) -> CreateResult:
+    """Create the campaign or add to the one of that name; all or nothing, and idempotent on a re-run."""
+    spec.validate()
+    async with session.begin():
+        campaign = (await session.exec(select(Campaign).where(Campaign.name == spec.name))).first()
+        result = CreateResult(campaign=campaign, created=False) if campaign else None
+        if campaign is None:
+            campaign = Campaign(**spec.__dict__)
+            session.add(campaign)
+            await session.flush()
+            result = CreateResult(campaign=campaign, created=True)
+        else:
+            _check_same_shape(campaign, spec)
+            if spec.guidelines and spec.guidelines != campaign.guidelines:
+                campaign.guidelines = spec.guidelines
+                campaign.guidelines_version += 1
+                campaign.updated_at = utcnow()
+                result.notes.append(f"guidelines updated to version {campaign.guidelines_version}")
+        assert result is not None
+        by_external = await _add_prompts(session, campaign, prompts, result)
+        for record in completions or []:
+            prompt = by_external.get(record.prompt_id)
+            if prompt is None:
+                raise InputError(f"unknown prompt id {record.prompt_id!r}", file=completions_file,
+                                 line=record.line, field="prompt_id")
+            if await _completion_count(session, prompt.id) > 0:
+                continue  # already has completions from an earlier run
+            await store_completions(session, campaign, prompt, record.texts, record.model, {"source": "import"})
+            result.completions_added += len(record.texts)
+        await _refresh_status(session, campaign)
+    return result
+
+
+def _check_same_shape(campaign: Campaign, spec: CampaignSpec) -> None:
+    for name in ("k", "votes", "criterion"):
+        if getattr(campaign, name) != getattr(spec, name):
+            raise InputError(
+                f"campaign {campaign.name!r} exists with {name}={getattr(campaign, name)!r}; "
+                f"use another name to change it", field=name)
+    if sorted(campaign.regions) != sorted(spec.regions):
+        raise InputError(f"campaign {campaign.name!r} exists with regions {','.join(campaign.regions)}",
+                         field="regions")
+
+
+async def _add_prompts(session: AsyncSession, campaign: Campaign, records: list[PromptRecord],
+                       result: CreateResult) -> dict[str, Prompt]:
+    existing = {p.external_id: p for p in (await session.exec(
+        select(Prompt).where(Prompt.campaign_id == campaign.id))).all()}
+    for record in records:
+        if record.external_id in existing:
+            continue
+        prompt = Prompt(campaign_id=campaign.id, external_id=record.external_id, text=record.text, meta=record.meta)
+        session.add(prompt)
+        existing[record.external_id] = prompt
+        result.prompts_added += 1
+    await session.flush()
+    return existing
+
+
+async def _completion_count(session: AsyncSession, prompt_id: int | None) -> int:
+    return (await session.exec(select(func.count()).select_from(Completion)
+                               .where(Completion.prompt_id == prompt_id))).one()
+
+
+async def store_completions(session: AsyncSession, campaign: Campaign, prompt: Prompt, texts: list[str],
+                            model: str, settings: dict[str, Any]) -> Item:
+    """Add a prompt's k completions and the item that makes it rankable (inside the caller's transaction)."""
+    if len(texts) != campaign.k:
+        raise InputError(f"expected {campaign.k} completions for prompt {prompt.external_id!r}, got {len(texts)}")
+    for position, text in enumerate(texts):
+        session.add(Completion(prompt_id=prompt.id, position=position, text=text, model=model, settings=settings))
+    item = Item(campaign_id=campaign.id, prompt_id=prompt.id, shuffle_key=random.random())
+    session.add(item)
+    await session.flush()
+    return item
+
+
+async def _refresh_status(session: AsyncSession, campaign: Campaign) -> None:
+    """A draft or generating campaign goes live once every prompt has its completions."""
+    if campaign.status not in ("draft", "generating"):
+        return
+    prompts = (await session.exec(select(func.count()).select_from(Prompt)
+                                  .where(Prompt.campaign_id == campaign.id))).one()
+    items = (await session.exec(select(func.count()).select_from(Item)
+                                .where(Item.campaign_id == campaign.id))).one()
+    if prompts and items == prompts:
+        campaign.status = "live"
+        campaign.updated_at = utcnow()
+
+
+async def mark_generated(session: AsyncSession, campaign: Campaign) -> None:
+    """Called by generation when it finishes: live if complete (own transaction)."""
+    async with session.begin():
+        await session.refresh(campaign)
+        await _refresh_status(session, campaign)
+
+
+async def change_status(session: AsyncSession, name: str, command: str) -> Campaign:
+    allowed, target = TRANSITIONS[command]
+    async with session.begin():
+        campaign = await get_campaign(session, name)
+        if campaign.status not in allowed:
+            raise StateError(f"cannot {command} campaign {name!r}: it is {campaign.status}")
+        campaign.status = target
+        campaign.updated_at = utcnow()
+    return campaign
+
+
+async def campaign_stats(session: AsyncSession, campaign: Campaign) -> dict[str, Any]:
+    """Progress figures for one campaign (the `campaign show --json` contract)."""
+
+    async def count(statement: Any) -> int:
+        return int((await session.exec(statement)).one())
+
+    cid = campaign.id
+    prompts = await count(select(func.count()).select_from(Prompt).where(Prompt.campaign_id == cid))
+    completions = await count(select(func.count()).select_from(Completion).join(Prompt)
+                              .where(Prompt.campaign_id == cid))
+    items = await count(select(func.count()).select_from(Item).where(Item.campaign_id == cid))
+    complete = await count(select(func.count()).select_from(Item)
+                           .where(Item.campaign_id == cid, Item.submitted >= campaign.votes))
+    rankings = await count(select(func.count()).select_from(Ranking).where(Ranking.campaign_id == cid))
+    labelers = await count(select(func.count(func.distinct(Ranking.labeler_id))).where(Ranking.campaign_id == cid))
+    by_region_rows = (await session.exec(select(Ranking.region, func.count()).where(Ranking.campaign_id == cid)
+                                         .group_by(Ranking.region))).all()
+    return {
+        "name": campaign.name,
+        "status": campaign.status,
+        "criterion": campaign.criterion,
+        "k": campaign.k,
+        "votes": campaign.votes,
+        "regions": campaign.regions,
+        "quota_policy": campaign.quota_policy,
+        "guidelines_version": campaign.guidelines_version,
+        "prompts": prompts,
+        "completions": completions,
+        "items": items,
+        "items_complete": complete,
+        "rankings": rankings,
+        "rankings_by_region": {region or "unknown": n for region, n in by_region_rows},
+        "labelers": labelers,
+        "votes_needed": items * campaign.votes,
+    }

@@ -1,0 +1,118 @@
+"""`crowdrank campaign create|list|show|pause|resume|close`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot import campaigns
+from bot.database import Database, run
+from bot.errors import InputError
+from bot.prompt_files import read_completions, read_prompts
+
+
+def parse_regions(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def read_guidelines(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read guidelines ({exc.__class__.__name__})", file=str(path)) from exc
+
+
+def register(app: typer.Typer) -> None:
+    from bot.cli import new_app
+
+    group = new_app("Create and manage ranking campaigns.")
+    app.add_typer(group, name="campaign")
+
+    @group.command("create")
+    def create(
+        name: Annotated[str, typer.Argument(help="Campaign name (unique).")],
+        prompts: Annotated[Path, typer.Option(help="Prompt file: JSONL or CSV.")],
+        criterion: Annotated[str, typer.Option(help="helpfulness, harmlessness, or a custom question.")],
+        k: Annotated[int, typer.Option(help="Completions per prompt (2-9).")] = 4,
+        votes: Annotated[int, typer.Option(help="Rankings wanted per item.")] = 3,
+        regions: Annotated[str, typer.Option(help="Comma-separated regions, e.g. 'Africa,Europe,Asia'.")] = "",
+        guidelines: Annotated[Path | None, typer.Option(help="Guidelines in Markdown.")] = None,
+        completions: Annotated[Path | None, typer.Option(help="JSONL of completions made elsewhere.")] = None,
+        quota: Annotated[str, typer.Option(help="Region quota policy: balanced or none.")] = "balanced",
+        lease_minutes: Annotated[int, typer.Option(help="Minutes a labeler may hold a card.")] = 30,
+        retrain: Annotated[str | None, typer.Option(help="Retrain schedule, cron syntax.")] = None,
+    ) -> None:
+        """Create a campaign from a prompt file (re-running it adds only what is new)."""
+        spec = campaigns.CampaignSpec(
+            name=name, criterion=criterion, k=k, votes=votes, regions=parse_regions(regions),
+            guidelines=read_guidelines(guidelines), quota_policy=quota, lease_minutes=lease_minutes,
+            retrain_schedule=retrain)
+        spec.validate()
+        prompt_records = read_prompts(prompts)
+        completion_records = read_completions(completions, k) if completions else None
+
+        async def work(database: Database) -> campaigns.CreateResult:
+            database.upgrade()
+            async with database.session() as session:
+                return await campaigns.create_campaign(
+                    session, spec, prompt_records, completion_records,
+                    completions_file=str(completions) if completions else None)
+
+        result = run(work)
+        verb = "created" if result.created else "updated"
+        typer.echo(f"{verb} campaign {name!r} ({result.campaign.status}): {result.prompts_added} prompts, "
+                   f"{result.completions_added} completions added")
+        for note in result.notes:
+            typer.echo(note)
+
+    @group.command("list")
+    def list_() -> None:
+        """List campaigns with status and progress."""
+
+        async def work(database: Database) -> list[dict]:
+            async with database.session() as session:
+                return [await campaigns.campaign_stats(session, c) for c in await campaigns.list_campaigns(session)]
+
+        rows = run(work)
+        if not rows:
+            typer.echo("no campaigns yet: crowdrank campaign create NAME --prompts FILE --criterion TEXT")
+        for row in rows:
+            typer.echo(f"{row['name']:<24} {row['status']:<10} k={row['k']} votes={row['votes']} "
+                       f"items {row['items_complete']}/{row['items']} complete, {row['rankings']} rankings")
+
+    @group.command("show")
+    def show(
+        name: str,
+        as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    ) -> None:
+        """Show one campaign's settings and progress."""
+
+        async def work(database: Database) -> dict:
+            async with database.session() as session:
+                return await campaigns.campaign_stats(session, await campaigns.get_campaign(session, name))
+
+        stats = run(work)
+        if as_json:
+            typer.echo(json.dumps(stats))
+            return
+        for key, value in stats.items():
+            typer.echo(f"{key:>18}: {value}")
+
+    def status_command(command: str) -> None:
+        @group.command(command)
+        def change(name: str) -> None:
+            async def work(database: Database) -> str:
+                async with database.session() as session:
+                    return (await campaigns.change_status(session, name, command)).status
+
+            typer.echo(f"campaign {name!r} is now {run(work)}")
+
+        change.__doc__ = f"{command.capitalize()} a campaign."
+
+    for command in campaigns.TRANSITIONS:
+        status_command(command)

@@ -1,0 +1,86 @@
+"""Engines and sessions: one async engine for the services, one sync engine for migrations and bulk reads.
+
+SQLite is set up for a bot that writes on every click: WAL (readers never wait for the writer), foreign keys on,
+a busy timeout, and every transaction opened with BEGIN IMMEDIATE so two writers serialize at the start instead
+of failing half-way with "database is locked". PostgreSQL goes through psycopg 3, sync or async.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlmodel import create_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.errors import InputError
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+__all__ = ["make_async_engine", "make_sync_engine", "session_factory", "normalize_url", "is_sqlite"]
+
+
+def normalize_url(url: str, *, asynchronous: bool) -> str:
+    """Pick the driver for a plain URL: aiosqlite / pysqlite for SQLite, psycopg 3 for PostgreSQL."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with a long message
+        raise InputError(f"CROWDRANK_DATABASE_URL is not a database URL: {url!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        driver = "aiosqlite" if asynchronous else "pysqlite"
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    elif backend in ("postgresql", "postgres"):
+        backend, driver = "postgresql", "psycopg"
+    else:
+        raise InputError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+    return parsed.set(drivername=f"{backend}+{driver}").render_as_string(hide_password=False)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # we send BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_sync_engine(url: str, **kwargs) -> Engine:  # type: ignore[no-untyped-def]
+    full = normalize_url(url, asynchronous=False)
+    engine = create_engine(full, **kwargs)
+    if is_sqlite(full):
+        _tune_sqlite(engine)
+    return engine
+
+
+def make_async_engine(url: str, **kwargs) -> AsyncEngine:  # type: ignore[no-untyped-def]
+    full = normalize_url(url, asynchronous=True)
+    if is_sqlite(full):
+        kwargs.setdefault("poolclass", NullPool)  # one aiosqlite thread per connection; do not hoard them
+    else:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+    engine = create_async_engine(full, **kwargs)
+    if is_sqlite(full):
+        _tune_sqlite(engine.sync_engine)
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)

@@ -1,0 +1,208 @@
+"""SQLModel tables: one per word of the design (campaign, prompt, completion, item, labeler, assignment,
+ranking, comparison, consensus, reward model version), plus enrollment (a labeler's onboarding in one campaign).
+
+Lists and mappings (regions, shown orders, flags) are JSON columns: they are read and written whole, never
+queried inside. Counters on `item` keep assignment to one indexed lookup instead of a count per request.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+CAMPAIGN_STATUSES = ("draft", "generating", "live", "paused", "closed")
+ASSIGNMENT_STATES = ("open", "submitted", "skipped", "expired")
+FLAGS = ("harmful", "unrankable")
+
+
+def utcnow() -> datetime:
+    """Aware UTC: SQLModel stores it as UTC on both databases and returns it aware."""
+    return datetime.now(UTC)
+
+
+def new_pseudonym() -> str:
+    return "lab_" + secrets.token_hex(6)
+
+
+def json_column(nullable: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(JSON, nullable=nullable))
+
+
+class Campaign(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=200)
+    criterion: str = Field(sa_column=Column(Text, nullable=False))
+    guidelines: str = Field(default="", sa_column=Column(Text, nullable=False))
+    guidelines_version: int = 1
+    k: int
+    votes: int
+    regions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    quota_policy: str = "balanced"  # balanced | none
+    status: str = Field(default="draft", index=True)
+    gold_rate: float = 0.0
+    lease_minutes: int = 30
+    retrain_schedule: str | None = None  # cron expression, e.g. "0 3 * * *"
+    announcement_channel: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Prompt(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("campaign_id", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    external_id: str = Field(max_length=200)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Completion(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("prompt_id", "position"),)
+    id: int | None = Field(default=None, primary_key=True)
+    prompt_id: int = Field(foreign_key="prompt.id", index=True)
+    position: int  # 0..k-1, the canonical (unshuffled) order
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    model: str = Field(max_length=500)
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Item(SQLModel, table=True):
+    """A prompt with its k completions, ready to rank. `submitted + leased >= votes` sets `full`."""
+
+    __table_args__ = (Index("ix_item_pool", "campaign_id", "full", "shuffle_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    prompt_id: int = Field(foreign_key="prompt.id", unique=True)
+    is_gold: bool = False
+    gold_order: list[int] | None = json_column(nullable=True)  # completion ids, best first
+    submitted: int = 0
+    leased: int = 0
+    full: bool = False
+    shuffle_key: float = 0.0  # random, fixed at creation: a cheap random walk over the pool
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Labeler(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("platform", "workspace", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)  # slack | discord | sim | cli
+    workspace: str = Field(max_length=100)
+    user_id: str = Field(max_length=100)
+    pseudonym: str = Field(default_factory=new_pseudonym, unique=True, max_length=40)
+    display_name: str | None = None
+    region: str | None = None  # self-chosen; None until onboarding, "prefer not to say" allowed
+    suggested_region: str | None = None  # from Slack tz or Discord locale, only a suggestion
+    consent_at: datetime | None = None
+    trust: float | None = None
+    status: str = "active"  # active | blocked | forgotten
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Enrollment(SQLModel, table=True):
+    """A labeler's onboarding in one campaign: which guidelines version they acknowledged."""
+
+    __table_args__ = (UniqueConstraint("labeler_id", "campaign_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    labeler_id: int = Field(foreign_key="labeler.id", index=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    guidelines_version: int | None = None
+    joined_at: datetime = Field(default_factory=utcnow)
+
+
+class Assignment(SQLModel, table=True):
+    """A lease of one item to one labeler. Unique per (item, labeler): nobody gets an item twice."""
+
+    __table_args__ = (
+        UniqueConstraint("item_id", "labeler_id"),
+        Index("ix_assignment_labeler_state", "labeler_id", "campaign_id", "state"),
+        Index("ix_assignment_item_region", "item_id", "region", "state"),
+        Index("ix_assignment_state_expiry", "state", "expires_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    item_id: int = Field(foreign_key="item.id")
+    labeler_id: int = Field(foreign_key="labeler.id")
+    region: str | None = None  # the labeler's region when leased
+    shown_order: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    clicks: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    ties: list[bool] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    flags: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = "open"
+    skip_reason: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    first_shown_at: datetime | None = None
+    expires_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+
+class Ranking(SQLModel, table=True):
+    """A submitted order, best first. `ties[i]` is true when position i ties with position i-1."""
+
+    __table_args__ = (Index("ix_ranking_campaign_item", "campaign_id", "item_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", unique=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    item_id: int = Field(foreign_key="item.id")
+    labeler_id: int = Field(foreign_key="labeler.id", index=True)
+    region: str | None = Field(default=None, index=True)
+    best_first: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    ties: list[bool] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    flags: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    shown_order: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    seconds: float = 0.0
+    is_gold: bool = False
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Comparison(SQLModel, table=True):
+    """One pair: `chosen` preferred over `rejected` (label 1 means completion_a = chosen)."""
+
+    __table_args__ = (Index("ix_comparison_campaign_mode", "campaign_id", "mode"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    item_id: int = Field(foreign_key="item.id")
+    chosen_id: int = Field(foreign_key="completion.id")
+    rejected_id: int = Field(foreign_key="completion.id")
+    label: int = 1
+    margin: float = 0.0
+    mode: str = "raw"  # raw | consensus
+    ranking_id: int | None = Field(default=None, foreign_key="ranking.id")
+    labeler_id: int | None = Field(default=None, foreign_key="labeler.id")
+    region: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Consensus(SQLModel, table=True):
+    """Aggregate order of one item for one method and scope (`all` or a region)."""
+
+    __table_args__ = (UniqueConstraint("item_id", "method", "scope"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    item_id: int = Field(foreign_key="item.id")
+    method: str = "bradley_terry"
+    scope: str = "all"
+    best_first: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    scores: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    n_rankings: int = 0
+    kendall_w: float | None = None
+    computed_at: datetime = Field(default_factory=utcnow)
+
+
+class RewardModelVersion(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)  # e.g. "rm-0003"
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
+    backbone: str = Field(max_length=500)
+    data_snapshot: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    path: str = Field(max_length=1000)
+    active: bool = False
+    accepted: bool = False
+    note: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
