@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import InputError, NotFound, StateError
 from bot.prompt_files import CompletionRecord, PromptRecord
-from storage.models import Campaign, Completion, Item, Labeler, Prompt, Ranking, utcnow
+from storage.models import Campaign, Completion, Item, Prompt, Ranking, utcnow
 
 K_RANGE = range(2, 10)
 QUOTA_POLICIES = ("balanced", "none")

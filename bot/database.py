@@ -47,10 +47,13 @@ class Database:
 
 
 def run(work: Callable[[Database], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Run one async job against the configured database from sync code (CLI, scripts)."""
+    """Run one async job against the configured database from sync code (CLI, scripts).
+
+    The schema is brought up to date first (a no-op when current), so no command fails on a fresh home."""
 
     async def main() -> T:
         database = Database.from_settings(settings)
+        database.upgrade()
         try:
             return await work(database)
         finally:

@@ -57,7 +57,6 @@ def register(app: typer.Typer) -> None:
         completion_records = read_completions(completions, k) if completions else None
 
         async def work(database: Database) -> campaigns.CreateResult:
-            database.upgrade()
             async with database.session() as session:
                 return await campaigns.create_campaign(
                     session, spec, prompt_records, completion_records,
