@@ -1,0 +1,165 @@
+"""Assignment policy: which item a labeler ranks next, leased so no item gets more than `votes` rankings.
+
+Why it is fast: items carry their own counters (`submitted`, `leased`, `full`) and a random `shuffle_key`, so
+the next item is a short walk of the index `ix_item_pool (campaign_id, full, shuffle_key)` from a random key
+(wrapping around), never a count or `ORDER BY random()` over the pool. Why it is correct under concurrency: a
+lease is the conditional `UPDATE item SET leased = leased + 1 WHERE id = ? AND submitted + leased < votes`
+(a row lock on PostgreSQL, BEGIN IMMEDIATE on SQLite); the labeler's enrollment row is locked first, so one
+labeler's requests run one at a time; and (item, labeler) is unique in the table.
+
+Balanced policy: among the first WINDOW candidates from the random key, items with no open or submitted
+assignment from the labeler's region come first. On a small pool the window covers everything (exact); on a
+large one it is a bounded sample, which keeps every request a constant amount of work.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, false, true, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.campaigns import get_campaign
+from bot.card_loader import load_card
+from bot.cards import Card
+from bot.errors import StateError
+from bot.labelers import PREFER_NOT_TO_SAY, get_labeler, release_slots, require_ready
+from storage.models import Assignment, Campaign, Completion, Item, Labeler, utcnow
+
+WINDOW = 64  # candidates read per request; the balanced preference picks among them
+LEASE_ATTEMPTS = 4  # fresh random starts when concurrent requests took every candidate first
+
+__all__ = ["next_card", "expire_leases", "WINDOW"]
+
+_rng = random.Random()
+
+
+async def next_card(session: AsyncSession, labeler_id: int, campaign_name: str, *, now: datetime | None = None,
+                    rng: random.Random | None = None) -> Card | None:
+    """The labeler's open card in this campaign, or a newly leased one, or None when nothing is left for them."""
+    now = now or utcnow()
+    rng = rng or _rng
+    async with session.begin():
+        campaign = await get_campaign(session, campaign_name)
+        if campaign.status != "live":
+            raise StateError(f"campaign {campaign.name!r} is {campaign.status}; it serves no cards now")
+        labeler = await get_labeler(session, labeler_id)
+        await require_ready(session, labeler, campaign)  # locks the enrollment row: one request per labeler
+        await _expire(session, now, campaign.id)
+        held = (await session.exec(select(Assignment).where(
+            Assignment.labeler_id == labeler_id, Assignment.campaign_id == campaign.id,
+            Assignment.state == "open"))).first()
+        if held is not None:
+            return await load_card(session, held, campaign, now)
+        item_id = None
+        if campaign.gold_rate > 0 and rng.random() < campaign.gold_rate:
+            item_id = await _lease_gold(session, campaign, labeler_id, rng)
+        if item_id is None:
+            item_id = await _lease_regular(session, campaign, labeler, rng)
+        if item_id is None:
+            return None
+        assignment = await _open_assignment(session, campaign, labeler, item_id, now, rng)
+        return await load_card(session, assignment, campaign, now)
+
+
+def _not_mine(labeler_id: int):  # type: ignore[no-untyped-def]
+    """No ranked, skipped or held assignment of this labeler on the item (an expired one may be re-leased)."""
+    return ~exists().where(Assignment.item_id == Item.id, Assignment.labeler_id == labeler_id,
+                           Assignment.state != "expired")
+
+
+def _prefers_region(campaign: Campaign, labeler: Labeler) -> bool:
+    return campaign.quota_policy == "balanced" and labeler.region not in (None, PREFER_NOT_TO_SAY)
+
+
+async def _candidates(session: AsyncSession, campaign: Campaign, labeler: Labeler, start: float) -> list[int]:
+    """Up to WINDOW open items from a random key onwards (wrapping), the labeler's region lacking first."""
+    has_region = exists().where(Assignment.item_id == Item.id, Assignment.region == labeler.region,
+                                col(Assignment.state).in_(("open", "submitted")))
+    region_column = has_region if _prefers_region(campaign, labeler) else false()
+    base = (select(Item.id, region_column.label("has_region"))
+            .where(Item.campaign_id == campaign.id, Item.full == false(), Item.is_gold == false(),
+                   _not_mine(labeler.id or 0))
+            .order_by(col(Item.shuffle_key)).limit(WINDOW))
+    rows = list((await session.exec(base.where(Item.shuffle_key >= start))).all())
+    if len(rows) < WINDOW:
+        rows += (await session.exec(base.where(Item.shuffle_key < start).limit(WINDOW - len(rows)))).all()
+    return [item_id for item_id, has in rows if not has] + [item_id for item_id, has in rows if has]
+
+
+async def _lease_regular(session: AsyncSession, campaign: Campaign, labeler: Labeler,
+                         rng: random.Random) -> int | None:
+    for _ in range(LEASE_ATTEMPTS):
+        candidates = await _candidates(session, campaign, labeler, rng.random())
+        if not candidates:
+            return None
+        for item_id in candidates:
+            if await _take_slot(session, item_id, campaign.votes):
+                return item_id
+    return None
+
+
+async def _take_slot(session: AsyncSession, item_id: int, votes: int) -> bool:
+    """The atomic lease: succeeds only while the item is short of `votes`; keeps `full` in sync."""
+    result = await session.exec(update(Item).where(  # type: ignore[call-overload]
+        Item.id == item_id, Item.full == false(), Item.submitted + Item.leased < votes)
+        .values(leased=Item.leased + 1, full=(Item.submitted + Item.leased + 1) >= votes))
+    return result.rowcount == 1
+
+
+async def _lease_gold(session: AsyncSession, campaign: Campaign, labeler_id: int,
+                      rng: random.Random) -> int | None:
+    """Gold items are checks, not votes: any labeler may get each one once, with no cap."""
+    gold = (await session.exec(select(Item.id).where(
+        Item.campaign_id == campaign.id, Item.is_gold == true(), _not_mine(labeler_id)))).all()
+    if not gold:
+        return None
+    item_id = rng.choice(list(gold))
+    await session.exec(update(Item).where(Item.id == item_id).values(  # type: ignore[call-overload]
+        leased=Item.leased + 1, full=(Item.submitted + Item.leased + 1) >= campaign.votes))
+    return item_id
+
+
+async def _open_assignment(session: AsyncSession, campaign: Campaign, labeler: Labeler, item_id: int,
+                           now: datetime, rng: random.Random) -> Assignment:
+    """A new assignment with its own shuffle, or the labeler's expired one on this item re-opened with its
+    clicks kept (work done before an expiry is not lost)."""
+    expires_at = now + timedelta(minutes=campaign.lease_minutes)
+    assignment = (await session.exec(select(Assignment).where(
+        Assignment.item_id == item_id, Assignment.labeler_id == labeler.id))).first()
+    if assignment is not None:
+        assignment.state, assignment.closed_at = "open", None
+        assignment.region, assignment.expires_at, assignment.first_shown_at = labeler.region, expires_at, now
+    else:
+        completion_ids = list((await session.exec(
+            select(Completion.id).join(Item, Item.prompt_id == Completion.prompt_id)
+            .where(Item.id == item_id).order_by(col(Completion.position)))).all())
+        rng.shuffle(completion_ids)
+        assignment = Assignment(campaign_id=campaign.id, item_id=item_id, labeler_id=labeler.id,
+                                region=labeler.region, shown_order=completion_ids, clicks=[], ties=[], flags={},
+                                state="open", created_at=now, first_shown_at=now, expires_at=expires_at)
+        session.add(assignment)
+    await session.flush()
+    return assignment
+
+
+async def _expire(session: AsyncSession, now: datetime, campaign_id: int | None = None) -> int:
+    """Close open leases past their expiry and give their slots back (inside the caller's transaction)."""
+    due = select(Assignment.id).where(Assignment.state == "open", Assignment.expires_at <= now)
+    if campaign_id is not None:
+        due = due.where(Assignment.campaign_id == campaign_id)
+    due = due.with_for_update(skip_locked=True)  # two expirers never wait on (or deadlock over) the same rows
+    statement = (update(Assignment).where(col(Assignment.id).in_(due), Assignment.state == "open")
+                 .values(state="expired", closed_at=now).returning(Assignment.item_id))
+    item_ids = [row[0] for row in (await session.exec(statement)).all()]  # type: ignore[call-overload]
+    if item_ids:
+        await release_slots(session, item_ids)
+    return len(item_ids)
+
+
+async def expire_leases(session: AsyncSession, now: datetime | None = None) -> int:
+    """Expire every lease past its time in all campaigns (a scheduled job); returns how many."""
+    async with session.begin():
+        return await _expire(session, now or utcnow())

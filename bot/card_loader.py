@@ -1,0 +1,50 @@
+"""Build a `Card` from an assignment row: one query for the prompt and its completions, the rest from the row."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.cards import Card, Choice, letter, order_text
+from storage.models import Assignment, Campaign, Completion, Item, Prompt
+
+__all__ = ["load_card", "aware", "card_state"]
+
+
+def aware(moment: datetime) -> datetime:
+    """Datetimes read back from SQLite may be naive; every stored time is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def card_state(assignment: Assignment, now: datetime) -> str:
+    """An open lease past its expiry is shown as expired even before `expire_leases` has run."""
+    if assignment.state == "open" and aware(assignment.expires_at) <= now:
+        return "expired"
+    return assignment.state
+
+
+async def load_card(session: AsyncSession, assignment: Assignment, campaign: Campaign, now: datetime) -> Card:
+    rows = (await session.exec(
+        select(Completion.id, Completion.text, Prompt.text)
+        .join(Prompt, Prompt.id == Completion.prompt_id)
+        .join(Item, Item.prompt_id == Prompt.id)
+        .where(Item.id == assignment.item_id))).all()
+    texts = {completion_id: text for completion_id, text, _ in rows}
+    prompt = rows[0][2] if rows else ""
+    placed = {index: position for position, index in enumerate(assignment.clicks)}
+    flags = assignment.flags or {}
+    choices = tuple(
+        Choice(index=index, letter=letter(index), completion_id=completion_id, text=texts.get(completion_id, ""),
+               placed_at=placed.get(index), flag=flags.get(str(completion_id)))
+        for index, completion_id in enumerate(assignment.shown_order))
+    state = card_state(assignment, now)
+    order = tuple(assignment.clicks)
+    ties = tuple(assignment.ties)
+    return Card(
+        assignment_id=assignment.id or 0, campaign=campaign.name, criterion=campaign.criterion, prompt=prompt,
+        choices=choices, order=order, ties=ties, state=state,
+        can_submit=state == "open" and len(order) == len(choices),
+        expires_at=aware(assignment.expires_at), order_text=order_text(order, ties),
+        guidelines_version=campaign.guidelines_version)

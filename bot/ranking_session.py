@@ -1,0 +1,223 @@
+"""One assignment's card: clicks, undo, reset, ties, flags, skip and submit, each persisted in its own short
+transaction so a restart of the bot resumes the card exactly where the labeler left it.
+
+Every call locks the assignment row (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite) and checks who and
+when before changing anything: another labeler's card is NotAllowed; a submitted, skipped or expired card and a
+double click are StateError, and nothing changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import false, func, update
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.card_loader import aware, card_state, load_card
+from bot.cards import Card
+from bot.errors import InputError, NotAllowed, NotFound, StateError
+from bot.labelers import release_slots
+from storage.models import FLAGS, Assignment, Campaign, Item, Labeler, Ranking, utcnow
+
+MAX_SKIP_REASON = 500
+
+__all__ = ["Submitted", "show_card", "click", "undo", "reset", "tie", "flag", "skip", "submit"]
+
+
+@dataclass(frozen=True)
+class Submitted:
+    ranking_id: int
+    done: int  # rankings this labeler has in the campaign
+    remaining: int  # items still open to them
+    card: Card
+
+
+@dataclass
+class _Marks:
+    """Mutable copies of the card's clicks, ties and flags; written back whole (JSON columns)."""
+
+    k: int
+    shown_order: list[int]
+    clicks: list[int]
+    ties: list[bool]
+    flags: dict[str, str]
+
+    def check_index(self, index: int) -> None:
+        if not 0 <= index < self.k:
+            raise InputError(f"choice index {index} is not on this card (0..{self.k - 1})", field="index")
+
+
+async def _locked(session: AsyncSession, assignment_id: int, labeler_id: int,
+                  now: datetime) -> tuple[Assignment, Campaign]:
+    assignment = (await session.exec(select(Assignment).where(Assignment.id == assignment_id)
+                                     .with_for_update())).first()
+    if assignment is None:
+        raise NotFound(f"no card with id {assignment_id}")
+    if assignment.labeler_id != labeler_id:
+        raise NotAllowed("this card is not yours")
+    state = card_state(assignment, now)
+    if state != "open":
+        raise StateError(f"this card is {state}; ask for the next one")
+    campaign = await session.get(Campaign, assignment.campaign_id)
+    assert campaign is not None  # foreign key
+    if campaign.status != "live":
+        raise StateError(f"campaign {campaign.name!r} is {campaign.status}; your clicks are kept for later")
+    return assignment, campaign
+
+
+async def _change(session: AsyncSession, assignment_id: int, labeler_id: int, now: datetime | None,
+                  mutate: Callable[[_Marks], None]) -> Card:
+    now = now or utcnow()
+    async with session.begin():
+        assignment, campaign = await _locked(session, assignment_id, labeler_id, now)
+        marks = _Marks(k=len(assignment.shown_order), shown_order=list(assignment.shown_order),
+                       clicks=list(assignment.clicks), ties=list(assignment.ties), flags=dict(assignment.flags))
+        mutate(marks)  # raises before anything is written
+        assignment.clicks, assignment.ties, assignment.flags = marks.clicks, marks.ties, marks.flags
+        return await load_card(session, assignment, campaign, now)
+
+
+async def show_card(session: AsyncSession, assignment_id: int, labeler_id: int, *,
+                    now: datetime | None = None) -> Card:
+    """The card as it stands (any state); the first display starts the clock used for `seconds`."""
+    now = now or utcnow()
+    async with session.begin():
+        assignment = await session.get(Assignment, assignment_id)
+        if assignment is None:
+            raise NotFound(f"no card with id {assignment_id}")
+        if assignment.labeler_id != labeler_id:
+            raise NotAllowed("this card is not yours")
+        if assignment.first_shown_at is None:
+            assignment.first_shown_at = now
+        campaign = await session.get(Campaign, assignment.campaign_id)
+        assert campaign is not None
+        return await load_card(session, assignment, campaign, now)
+
+
+def _click(index: int) -> Callable[[_Marks], None]:
+    def mutate(marks: _Marks) -> None:
+        marks.check_index(index)
+        if index in marks.clicks:
+            raise StateError("that choice is already placed")
+        marks.clicks.append(index)
+        marks.ties.append(False)
+        if len(marks.clicks) == marks.k - 1:  # the last one places itself
+            marks.clicks.append(next(i for i in range(marks.k) if i not in marks.clicks))
+            marks.ties.append(False)
+    return mutate
+
+
+async def click(session: AsyncSession, assignment_id: int, labeler_id: int, index: int, *,
+                now: datetime | None = None) -> Card:
+    """Place the choice shown at `index` next (best first)."""
+    return await _change(session, assignment_id, labeler_id, now, _click(index))
+
+
+def _undo(marks: _Marks) -> None:
+    if not marks.clicks:
+        raise StateError("nothing to undo")
+    del marks.clicks[-1], marks.ties[-1]
+    if marks.clicks and len(marks.clicks) == marks.k - 1:  # the one that placed itself goes with it
+        del marks.clicks[-1], marks.ties[-1]
+
+
+async def undo(session: AsyncSession, assignment_id: int, labeler_id: int, *, now: datetime | None = None) -> Card:
+    return await _change(session, assignment_id, labeler_id, now, _undo)
+
+
+def _reset(marks: _Marks) -> None:
+    marks.clicks.clear()
+    marks.ties.clear()
+
+
+async def reset(session: AsyncSession, assignment_id: int, labeler_id: int, *,
+                now: datetime | None = None) -> Card:
+    """Clear the order (flags stay)."""
+    return await _change(session, assignment_id, labeler_id, now, _reset)
+
+
+def _tie(marks: _Marks) -> None:
+    if len(marks.clicks) < 2:
+        raise StateError("place two choices before tying them")
+    marks.ties[-1] = not marks.ties[-1]
+
+
+async def tie(session: AsyncSession, assignment_id: int, labeler_id: int, *, now: datetime | None = None) -> Card:
+    """Toggle: the last placed choice ties with the one before it."""
+    return await _change(session, assignment_id, labeler_id, now, _tie)
+
+
+def _flag(index: int, kind: str) -> Callable[[_Marks], None]:
+    def mutate(marks: _Marks) -> None:
+        marks.check_index(index)
+        if kind not in FLAGS:
+            raise InputError(f"flag must be one of {', '.join(FLAGS)}, got {kind!r}", field="kind")
+        key = str(marks.shown_order[index])
+        if marks.flags.get(key) == kind:
+            del marks.flags[key]
+        else:
+            marks.flags[key] = kind
+    return mutate
+
+
+async def flag(session: AsyncSession, assignment_id: int, labeler_id: int, index: int, kind: str, *,
+               now: datetime | None = None) -> Card:
+    """Toggle a flag (harmful or unrankable) on one choice."""
+    return await _change(session, assignment_id, labeler_id, now, _flag(index, kind))
+
+
+async def skip(session: AsyncSession, assignment_id: int, labeler_id: int, reason: str = "", *,
+               now: datetime | None = None) -> Card:
+    """Give the card back: its slot returns to the pool and the item is never served to this labeler again."""
+    now = now or utcnow()
+    async with session.begin():
+        assignment, campaign = await _locked(session, assignment_id, labeler_id, now)
+        assignment.state, assignment.closed_at = "skipped", now
+        assignment.skip_reason = reason.strip()[:MAX_SKIP_REASON] or None
+        await session.flush()
+        await release_slots(session, [assignment.item_id])
+        return await load_card(session, assignment, campaign, now)
+
+
+async def submit(session: AsyncSession, assignment_id: int, labeler_id: int, *,
+                 now: datetime | None = None) -> Submitted:
+    """Store the ranking (once per assignment) and move the lease to `submitted` in the same transaction."""
+    now = now or utcnow()
+    async with session.begin():
+        assignment, campaign = await _locked(session, assignment_id, labeler_id, now)
+        k = len(assignment.shown_order)
+        if len(assignment.clicks) != k:
+            raise StateError(f"place every choice before submitting ({len(assignment.clicks)} of {k} placed)")
+        region = (await session.exec(select(Labeler.region).where(Labeler.id == labeler_id))).one()
+        item = await session.get(Item, assignment.item_id)
+        assert item is not None
+        started = aware(assignment.first_shown_at or assignment.created_at)
+        ranking = Ranking(
+            assignment_id=assignment.id, campaign_id=campaign.id, item_id=assignment.item_id,
+            labeler_id=labeler_id, region=region,
+            best_first=[assignment.shown_order[index] for index in assignment.clicks],
+            ties=list(assignment.ties), flags=dict(assignment.flags), shown_order=list(assignment.shown_order),
+            seconds=max(0.0, (now - started).total_seconds()), is_gold=item.is_gold, created_at=now)
+        session.add(ranking)
+        assignment.state, assignment.closed_at = "submitted", now
+        await session.exec(update(Item).where(Item.id == assignment.item_id).values(  # type: ignore[call-overload]
+            submitted=Item.submitted + 1, leased=Item.leased - 1))
+        await session.flush()
+        done, remaining = await _progress(session, campaign, labeler_id)
+        card = await load_card(session, assignment, campaign, now)
+        return Submitted(ranking_id=ranking.id or 0, done=done, remaining=remaining, card=card)
+
+
+async def _progress(session: AsyncSession, campaign: Campaign, labeler_id: int) -> tuple[int, int]:
+    done = (await session.exec(select(func.count()).select_from(Ranking).where(
+        Ranking.campaign_id == campaign.id, Ranking.labeler_id == labeler_id))).one()
+    open_items = (await session.exec(select(func.count()).select_from(Item).where(
+        Item.campaign_id == campaign.id, Item.full == false(), Item.is_gold == false()))).one()
+    touched = (await session.exec(select(func.count()).select_from(Assignment)
+                                  .join(Item, Item.id == Assignment.item_id).where(
+        Assignment.labeler_id == labeler_id, Assignment.campaign_id == campaign.id,
+        Assignment.state != "expired", Item.full == false(), Item.is_gold == false()))).one()
+    return int(done), int(open_items) - int(touched)
