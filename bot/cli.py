@@ -32,9 +32,9 @@ app = new_app("crowdrank: crowd ranking for RLHF in Slack and Discord.")
 
 
 def _register() -> None:
-    from bot.commands import campaign, db
+    from bot.commands import campaign, db, demo, generate
 
-    for module in (db, campaign):
+    for module in (db, campaign, generate, demo):
         module.register(app)
 
 

@@ -1,0 +1,33 @@
+"""`crowdrank demo`: the whole loop on the bundled prompts and models, on the configured database."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bot.database import Database, run
+from bot.settings import get_settings
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo(
+        prompts_limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N bundled prompts.")] = None,
+        model: Annotated[str, typer.Option(help="'default' or a local HF folder or .gguf file.")] = "default",
+        max_new_tokens: Annotated[int | None, typer.Option(help="Longest completion, in tokens.")] = None,
+        batch_size: Annotated[int, typer.Option(help="Prompts per forward pass.")] = 8,
+    ) -> None:
+        """Run the demo: create the campaign 'demo' from the bundled prompts and generate its completions."""
+        from bot.demo.run import DemoOptions, run_demo
+        from trainer.sampling import SamplingSettings
+
+        sampling = SamplingSettings() if max_new_tokens is None else SamplingSettings(max_new_tokens=max_new_tokens)
+        options = DemoOptions(prompts_limit=prompts_limit, model=model, sampling=sampling, batch_size=batch_size)
+        settings = get_settings()
+
+        async def work(database: Database) -> None:
+            await run_demo(database, settings.home, options, echo=typer.echo)
+
+        typer.echo(f"crowdrank demo in {settings.home.resolve()} (database: {settings.resolved_database_url})")
+        run(work)
