@@ -37,6 +37,11 @@ def _register() -> None:
     for module in (db, campaign, generate, demo):
         module.register(app)
 
+    from bot.commands import pairs, score, train
+
+    for module in (pairs, train, score):
+        module.register(app)
+
 
 _register()
 

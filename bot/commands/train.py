@@ -1,0 +1,43 @@
+"""`crowdrank train CAMPAIGN | --pairs FILE`: train a reward model and register it as a new version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.settings import get_settings
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("train")
+    def train(
+        campaign: Annotated[str | None, typer.Argument(help="Campaign whose raw pairs to train on.")] = None,
+        pairs: Annotated[Path | None, typer.Option(help="Train on a pair file (.jsonl/.parquet) instead.")] = None,
+        backbone: Annotated[str, typer.Option(help="'default' (all-MiniLM-L6-v2) or a local model folder.")]
+        = "default",
+        epochs: Annotated[int, typer.Option(help="Passes over the training prompts.")] = 2,
+        lr: Annotated[float, typer.Option(help="AdamW learning rate.")] = 3e-5,
+        batch_prompts: Annotated[int, typer.Option(help="Prompts per step (all their pairs together).")] = 8,
+        max_length: Annotated[int, typer.Option(help="Tokens per (prompt, completion) input.")] = 256,
+        seed: Annotated[int, typer.Option(help="Seed of the split, the batch order and the weights.")] = 0,
+        tolerance: Annotated[float, typer.Option(help="Activate the new version unless its validation accuracy "
+                                                      "is more than this below the active one's.")] = 0.01,
+        min_trust: Annotated[float | None, typer.Option(help="Leave out labelers with trust below X.")] = None,
+        progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    ) -> None:
+        """Train a reward model on a campaign's rankings or a pair file; register it as rm-NNNN."""
+        from trainer.retrain import TrainConfig, train_reward_model
+
+        settings = get_settings()
+        settings.home.mkdir(parents=True, exist_ok=True)
+        config = TrainConfig(backbone=backbone, epochs=epochs, lr=lr, batch_prompts=batch_prompts,
+                             max_length=max_length, seed=seed)
+        version = train_reward_model(settings.resolved_database_url, settings.home, campaign=campaign,
+                                     pairs=pairs, config=config, tolerance=tolerance, min_trust=min_trust,
+                                     progress=progress)
+        metrics = version.metrics
+        typer.echo(f"{version.name}: validation accuracy {metrics['val_accuracy']:.3f} "
+                   f"± {metrics['val_interval95']:.3f} on {metrics['val_pairs']} pairs; {version.note}")
+        typer.echo(f"saved to {version.path}")
