@@ -42,6 +42,10 @@ def _register() -> None:
     for module in (pairs, train, score):
         module.register(app)
 
+    from bot.commands import report
+
+    report.register(app)
+
 
 _register()
 

@@ -145,12 +145,17 @@ class RankingSet:
     def from_records(cls, records: Iterable[RankingRecord | Mapping],
                      completions: Mapping[Hashable, Sequence[Hashable]] | None = None,
                      region_names: Sequence[str] = ()) -> RankingSet:
-        """Build from plain rankings. `completions` maps item → its completion ids in slot order; without it
-        an item's slots are its completion ids sorted. Regions not in `region_names` are appended in order seen."""
+        """Build from plain rankings. `completions` maps item → its completion ids in slot order (its items come
+        first, ranked or not); without it an item's slots are its completion ids sorted. Regions not in
+        `region_names` are appended in the order seen."""
         rows = [r if isinstance(r, RankingRecord) else RankingRecord(**r) for r in records]
         if not rows:
             raise InputError("no rankings given", field="rankings")
+        k = len(rows[0].best_first)
         item_index: dict[Hashable, int] = {}
+        for key, ids in (completions or {}).items():
+            if len(ids) == k:
+                item_index.setdefault(key, len(item_index))
         labeler_index: dict[Hashable, int] = {}
         regions = list(region_names)
         region_index = {name: i for i, name in enumerate(regions)}
@@ -168,10 +173,9 @@ class RankingSet:
                 region[r] = region_index[row.region]
             if row.created_at is not None:
                 created[r] = row.created_at.timestamp() if isinstance(row.created_at, datetime) else row.created_at
-        k = len(rows[0].best_first)
         slots: list[Sequence[Hashable] | None] = [None] * len(item_index)
         for key, i in item_index.items():
-            if completions is not None and key in completions:
+            if completions is not None and len(completions.get(key, ())) == k:
                 slots[i] = list(completions[key])
         for r, row in enumerate(rows):
             if len(row.best_first) != k:

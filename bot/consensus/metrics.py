@@ -22,9 +22,9 @@ import numpy as np
 from bot.consensus.data import RankingSet
 
 __all__ = [
-    "ItemStatistic", "LabelerTau", "pair_signs", "agreement_counts", "pairwise_agreement", "kendall_w_per_item",
-    "kendall_w", "krippendorff_alpha", "alpha_statistic", "loo_tau", "labeler_tau", "mean_loo_tau",
-    "rowwise_tau_b", "position_bias",
+    "ItemStatistic", "LabelerTau", "pair_signs", "agreement_counts", "ranking_agreement", "pairwise_agreement",
+    "kendall_w_per_item", "kendall_w", "krippendorff_alpha", "alpha_statistic", "loo_tau", "labeler_tau",
+    "mean_loo_tau", "rowwise_tau_b", "position_bias",
 ]
 
 
@@ -78,6 +78,21 @@ def agreement_counts(item: np.ndarray, signs: np.ndarray, n_items: int) -> tuple
     agree = (counts * (counts - 1) / 2).reshape(n_items, p * 3).sum(axis=1)
     m = np.bincount(item, minlength=n_items).astype(np.float64)
     return agree, m * (m - 1) / 2 * p
+
+
+def ranking_agreement(rankings: RankingSet) -> tuple[np.ndarray, np.ndarray]:
+    """Per ranking: agreeing (other ranking, completion pair) combinations and all of them.
+
+    Summed over rankings this counts every pair of rankings twice, so the pooled ratio equals the pairwise
+    agreement; binned by time or labeler it shows who or when the crowd agrees."""
+    item, n_items = rankings.item, rankings.n_items
+    signs = pair_signs(rankings.ranks)
+    p = signs.shape[1]
+    cell = (item[:, None] * p + np.arange(p)) * 3 + (signs + 1)
+    counts = np.bincount(cell.ravel(), minlength=n_items * p * 3)
+    agree = (counts[cell] - 1).sum(axis=1).astype(np.float64)
+    others = np.bincount(item, minlength=n_items)[item] - 1
+    return agree, (others * p).astype(np.float64)
 
 
 def pairwise_agreement(rankings: RankingSet) -> ItemStatistic:
