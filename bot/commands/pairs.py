@@ -27,8 +27,12 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="Seed of the binary format's side coin.")] = 0,
     ) -> None:
         """Export pairs of a campaign (streamed; the file appears whole or not at all)."""
+        from storage.migrate import upgrade
         from trainer.pairs import export_pairs
 
-        result = export_pairs(get_settings().resolved_database_url, campaign, out, mode=mode, fmt=format,
+        settings = get_settings()
+        settings.home.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.resolved_database_url)
+        result = export_pairs(settings.resolved_database_url, campaign, out, mode=mode, fmt=format,
                               min_trust=min_trust, keep_ties=ties, method=method, seed=seed)
         typer.echo(f"wrote {result.pairs} {result.mode} pairs ({result.format}) to {result.path}")

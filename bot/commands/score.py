@@ -21,11 +21,14 @@ def register(app: typer.Typer) -> None:
         = False,
     ) -> None:
         """Score completions of one prompt with a reward model (higher is better)."""
+        from storage.migrate import upgrade
         from trainer.score import RewardModel
 
         if not completion:
             raise InputError("give at least one --completion", field="completion")
         settings = get_settings()
+        settings.home.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.resolved_database_url)
         reward_model = RewardModel.load(model, home=settings.home, url=settings.resolved_database_url)
         scores = reward_model.score(prompt, completion)
         if as_json:
