@@ -21,19 +21,21 @@ from sqlalchemy import exists, false, true, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.campaigns import get_campaign
-from bot.card_loader import load_card
+from bot.card_loader import build_card, card_texts, load_card
 from bot.cards import Card
 from bot.errors import StateError
-from bot.labelers import PREFER_NOT_TO_SAY, get_labeler, release_slots, require_ready
-from storage.models import Assignment, Campaign, Completion, Item, Labeler, utcnow
+from bot.labelers import PREFER_NOT_TO_SAY, lock_ready, release_slots
+from bot.unit_of_work import transaction
+from storage.models import Assignment, Campaign, Item, Labeler, utcnow
 
 WINDOW = 64  # candidates read per request; the balanced preference picks among them
 LEASE_ATTEMPTS = 4  # fresh random starts when concurrent requests took every candidate first
+EXPIRY_EVERY = timedelta(seconds=10)  # per process and campaign: a slot comes back at most 10 s late
 
 __all__ = ["next_card", "expire_leases", "WINDOW"]
 
 _rng = random.Random()
+_last_expiry: dict[tuple[str, int], datetime] = {}
 
 
 async def next_card(session: AsyncSession, labeler_id: int, campaign_name: str, *, now: datetime | None = None,
@@ -41,27 +43,27 @@ async def next_card(session: AsyncSession, labeler_id: int, campaign_name: str, 
     """The labeler's open card in this campaign, or a newly leased one, or None when nothing is left for them."""
     now = now or utcnow()
     rng = rng or _rng
-    async with session.begin():
-        campaign = await get_campaign(session, campaign_name)
+    async with transaction(session):
+        labeler, campaign = await lock_ready(session, labeler_id, campaign_name)  # one request per labeler
         if campaign.status != "live":
             raise StateError(f"campaign {campaign.name!r} is {campaign.status}; it serves no cards now")
-        labeler = await get_labeler(session, labeler_id)
-        await require_ready(session, labeler, campaign)  # locks the enrollment row: one request per labeler
-        await _expire(session, now, campaign.id)
+        await _expire_due(session, campaign.id or 0, now)
         held = (await session.exec(select(Assignment).where(
             Assignment.labeler_id == labeler_id, Assignment.campaign_id == campaign.id,
             Assignment.state == "open"))).first()
         if held is not None:
             return await load_card(session, held, campaign, now)
-        item_id = None
+        lease = None
         if campaign.gold_rate > 0 and rng.random() < campaign.gold_rate:
-            item_id = await _lease_gold(session, campaign, labeler_id, rng)
-        if item_id is None:
-            item_id = await _lease_regular(session, campaign, labeler, rng)
-        if item_id is None:
+            lease = await _lease_gold(session, campaign, labeler_id, rng)
+        if lease is None:
+            lease = await _lease_regular(session, campaign, labeler, rng)
+        if lease is None:
             return None
-        assignment = await _open_assignment(session, campaign, labeler, item_id, now, rng)
-        return await load_card(session, assignment, campaign, now)
+        item_id, reopen = lease
+        prompt, texts = await card_texts(session, item_id)
+        assignment = await _open_assignment(session, campaign, labeler, item_id, reopen, list(texts), now, rng)
+        return build_card(assignment, campaign, prompt, texts, now)
 
 
 def _not_mine(labeler_id: int):  # type: ignore[no-untyped-def]
@@ -70,34 +72,42 @@ def _not_mine(labeler_id: int):  # type: ignore[no-untyped-def]
                            Assignment.state != "expired")
 
 
+def _expired_mine(labeler_id: int):  # type: ignore[no-untyped-def]
+    return exists().where(Assignment.item_id == Item.id, Assignment.labeler_id == labeler_id,
+                          Assignment.state == "expired")
+
+
 def _prefers_region(campaign: Campaign, labeler: Labeler) -> bool:
     return campaign.quota_policy == "balanced" and labeler.region not in (None, PREFER_NOT_TO_SAY)
 
 
-async def _candidates(session: AsyncSession, campaign: Campaign, labeler: Labeler, start: float) -> list[int]:
-    """Up to WINDOW open items from a random key onwards (wrapping), the labeler's region lacking first."""
+async def _candidates(session: AsyncSession, campaign: Campaign, labeler: Labeler,
+                      start: float) -> list[tuple[int, bool]]:
+    """Up to WINDOW open items from a random key onwards (wrapping), the labeler's region lacking first; each
+    with whether the labeler has an expired lease on it (that row is re-opened instead of inserted)."""
     has_region = exists().where(Assignment.item_id == Item.id, Assignment.region == labeler.region,
                                 col(Assignment.state).in_(("open", "submitted")))
     region_column = has_region if _prefers_region(campaign, labeler) else false()
-    base = (select(Item.id, region_column.label("has_region"))
+    base = (select(Item.id, region_column.label("has_region"), _expired_mine(labeler.id or 0).label("reopen"))
             .where(Item.campaign_id == campaign.id, Item.full == false(), Item.is_gold == false(),
                    _not_mine(labeler.id or 0))
             .order_by(col(Item.shuffle_key)).limit(WINDOW))
     rows = list((await session.exec(base.where(Item.shuffle_key >= start))).all())
     if len(rows) < WINDOW:
         rows += (await session.exec(base.where(Item.shuffle_key < start).limit(WINDOW - len(rows)))).all()
-    return [item_id for item_id, has in rows if not has] + [item_id for item_id, has in rows if has]
+    lacking = [(item_id, bool(reopen)) for item_id, has, reopen in rows if not has]
+    return lacking + [(item_id, bool(reopen)) for item_id, has, reopen in rows if has]
 
 
 async def _lease_regular(session: AsyncSession, campaign: Campaign, labeler: Labeler,
-                         rng: random.Random) -> int | None:
+                         rng: random.Random) -> tuple[int, bool] | None:
     for _ in range(LEASE_ATTEMPTS):
         candidates = await _candidates(session, campaign, labeler, rng.random())
         if not candidates:
             return None
-        for item_id in candidates:
+        for item_id, reopen in candidates:
             if await _take_slot(session, item_id, campaign.votes):
-                return item_id
+                return item_id, reopen
     return None
 
 
@@ -110,32 +120,29 @@ async def _take_slot(session: AsyncSession, item_id: int, votes: int) -> bool:
 
 
 async def _lease_gold(session: AsyncSession, campaign: Campaign, labeler_id: int,
-                      rng: random.Random) -> int | None:
+                      rng: random.Random) -> tuple[int, bool] | None:
     """Gold items are checks, not votes: any labeler may get each one once, with no cap."""
-    gold = (await session.exec(select(Item.id).where(
+    gold = (await session.exec(select(Item.id, _expired_mine(labeler_id)).where(
         Item.campaign_id == campaign.id, Item.is_gold == true(), _not_mine(labeler_id)))).all()
     if not gold:
         return None
-    item_id = rng.choice(list(gold))
+    item_id, reopen = rng.choice(list(gold))
     await session.exec(update(Item).where(Item.id == item_id).values(  # type: ignore[call-overload]
         leased=Item.leased + 1, full=(Item.submitted + Item.leased + 1) >= campaign.votes))
-    return item_id
+    return item_id, bool(reopen)
 
 
-async def _open_assignment(session: AsyncSession, campaign: Campaign, labeler: Labeler, item_id: int,
-                           now: datetime, rng: random.Random) -> Assignment:
+async def _open_assignment(session: AsyncSession, campaign: Campaign, labeler: Labeler, item_id: int, reopen: bool,
+                           completion_ids: list[int], now: datetime, rng: random.Random) -> Assignment:
     """A new assignment with its own shuffle, or the labeler's expired one on this item re-opened with its
-    clicks kept (work done before an expiry is not lost)."""
+    clicks kept (work done before an expiry is not lost; (item, labeler) stays unique)."""
     expires_at = now + timedelta(minutes=campaign.lease_minutes)
-    assignment = (await session.exec(select(Assignment).where(
-        Assignment.item_id == item_id, Assignment.labeler_id == labeler.id))).first()
-    if assignment is not None:
+    if reopen:
+        assignment = (await session.exec(select(Assignment).where(
+            Assignment.item_id == item_id, Assignment.labeler_id == labeler.id))).one()
         assignment.state, assignment.closed_at = "open", None
         assignment.region, assignment.expires_at, assignment.first_shown_at = labeler.region, expires_at, now
     else:
-        completion_ids = list((await session.exec(
-            select(Completion.id).join(Item, Item.prompt_id == Completion.prompt_id)
-            .where(Item.id == item_id).order_by(col(Completion.position)))).all())
         rng.shuffle(completion_ids)
         assignment = Assignment(campaign_id=campaign.id, item_id=item_id, labeler_id=labeler.id,
                                 region=labeler.region, shown_order=completion_ids, clicks=[], ties=[], flags={},
@@ -143,6 +150,17 @@ async def _open_assignment(session: AsyncSession, campaign: Campaign, labeler: L
         session.add(assignment)
     await session.flush()
     return assignment
+
+
+async def _expire_due(session: AsyncSession, campaign_id: int, now: datetime) -> None:
+    """Expire this campaign's stale leases, at most every EXPIRY_EVERY per process (it is one more statement
+    on the hot path, and a slot coming back a few seconds late changes nothing)."""
+    key = (str(session.bind.url), campaign_id)
+    last = _last_expiry.get(key)
+    if last is not None and last <= now < last + EXPIRY_EVERY:
+        return
+    _last_expiry[key] = now
+    await _expire(session, now, campaign_id)
 
 
 async def _expire(session: AsyncSession, now: datetime, campaign_id: int | None = None) -> int:
@@ -161,5 +179,5 @@ async def _expire(session: AsyncSession, now: datetime, campaign_id: int | None 
 
 async def expire_leases(session: AsyncSession, now: datetime | None = None) -> int:
     """Expire every lease past its time in all campaigns (a scheduled job); returns how many."""
-    async with session.begin():
+    async with transaction(session):
         return await _expire(session, now or utcnow())

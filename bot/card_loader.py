@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cards import Card, Choice, letter, order_text
 from storage.models import Assignment, Campaign, Completion, Item, Prompt
 
-__all__ = ["load_card", "aware", "card_state"]
+__all__ = ["load_card", "build_card", "card_texts", "aware", "card_state"]
 
 
 def aware(moment: datetime) -> datetime:
@@ -25,14 +26,38 @@ def card_state(assignment: Assignment, now: datetime) -> str:
     return assignment.state
 
 
-async def load_card(session: AsyncSession, assignment: Assignment, campaign: Campaign, now: datetime) -> Card:
+_TEXTS: OrderedDict[tuple[str, int], tuple[str, dict[int, str]]] = OrderedDict()
+TEXT_CACHE_ITEMS = 4096
+
+
+async def card_texts(session: AsyncSession, item_id: int) -> tuple[str, dict[int, str]]:
+    """The item's prompt and its completions' texts by id. Texts never change once an item exists, so a small
+    per-process cache saves a query on every click."""
+    key = (str(session.bind.url), item_id)
+    cached = _TEXTS.get(key)
+    if cached is not None:
+        _TEXTS.move_to_end(key)
+        return cached
     rows = (await session.exec(
         select(Completion.id, Completion.text, Prompt.text)
         .join(Prompt, Prompt.id == Completion.prompt_id)
         .join(Item, Item.prompt_id == Prompt.id)
-        .where(Item.id == assignment.item_id))).all()
-    texts = {completion_id: text for completion_id, text, _ in rows}
-    prompt = rows[0][2] if rows else ""
+        .where(Item.id == item_id).order_by(col(Completion.position)))).all()
+    texts = (rows[0][2] if rows else ""), {completion_id: text for completion_id, text, _ in rows}
+    if rows:
+        _TEXTS[key] = texts
+        if len(_TEXTS) > TEXT_CACHE_ITEMS:
+            _TEXTS.popitem(last=False)
+    return texts
+
+
+async def load_card(session: AsyncSession, assignment: Assignment, campaign: Campaign, now: datetime) -> Card:
+    prompt, texts = await card_texts(session, assignment.item_id)
+    return build_card(assignment, campaign, prompt, texts, now)
+
+
+def build_card(assignment: Assignment, campaign: Campaign, prompt: str, texts: dict[int, str],
+               now: datetime) -> Card:
     placed = {index: position for position, index in enumerate(assignment.clicks)}
     flags = assignment.flags or {}
     choices = tuple(

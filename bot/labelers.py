@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.campaigns import get_campaign
 from bot.errors import InputError, NotAllowed, NotFound, StateError
+from bot.unit_of_work import transaction
 from storage.models import Assignment, Campaign, Enrollment, Item, Labeler, utcnow
 
 PREFER_NOT_TO_SAY = "prefer not to say"
@@ -24,7 +25,7 @@ PLATFORMS = ("slack", "discord", "sim", "cli")
 
 __all__ = [
     "PREFER_NOT_TO_SAY", "Onboarding", "register_labeler", "onboarding", "give_consent", "choose_region",
-    "acknowledge_guidelines", "forget_labeler", "get_labeler", "region_choices", "require_ready",
+    "acknowledge_guidelines", "forget_labeler", "get_labeler", "region_choices", "lock_ready",
 ]
 
 
@@ -64,7 +65,7 @@ async def register_labeler(session: AsyncSession, platform: str, workspace: str,
                          field="platform")
     if not workspace or not user_id:
         raise InputError("workspace and user id must not be empty", field="user_id")
-    async with session.begin():
+    async with transaction(session):
         statement = _insert(session)(Labeler).values(
             platform=platform, workspace=workspace, user_id=user_id, pseudonym=Labeler().pseudonym,
             display_name=display_name, suggested_region=suggested_region, status="active", created_at=utcnow(),
@@ -117,13 +118,13 @@ async def _load(session: AsyncSession, labeler_id: int, campaign_name: str) -> t
 
 
 async def onboarding(session: AsyncSession, labeler_id: int, campaign_name: str) -> Onboarding:
-    async with session.begin():
+    async with transaction(session):
         labeler, campaign = await _load(session, labeler_id, campaign_name)
         return _state(labeler, campaign, await _enrollment(session, labeler_id, campaign.id))
 
 
 async def give_consent(session: AsyncSession, labeler_id: int) -> Labeler:
-    async with session.begin():
+    async with transaction(session):
         labeler = await get_labeler(session, labeler_id)
         if labeler.consent_at is None:
             labeler.consent_at = utcnow()
@@ -132,7 +133,7 @@ async def give_consent(session: AsyncSession, labeler_id: int) -> Labeler:
 
 async def choose_region(session: AsyncSession, labeler_id: int, campaign_name: str, region: str) -> Onboarding:
     """Set (or change) the labeler's region; rankings already made keep the region they were made in."""
-    async with session.begin():
+    async with transaction(session):
         labeler, campaign = await _load(session, labeler_id, campaign_name)
         if region not in region_choices(campaign):
             raise InputError(f"unknown region {region!r}; choose one of {', '.join(region_choices(campaign))}",
@@ -144,7 +145,7 @@ async def choose_region(session: AsyncSession, labeler_id: int, campaign_name: s
 async def acknowledge_guidelines(session: AsyncSession, labeler_id: int, campaign_name: str,
                                  version: int) -> Onboarding:
     """Record that the labeler read this guidelines version; an outdated version is refused."""
-    async with session.begin():
+    async with transaction(session):
         labeler, campaign = await _load(session, labeler_id, campaign_name)
         if version != campaign.guidelines_version:
             raise StateError(f"the guidelines of {campaign.name!r} are now version {campaign.guidelines_version}; "
@@ -157,15 +158,32 @@ async def acknowledge_guidelines(session: AsyncSession, labeler_id: int, campaig
         return _state(labeler, campaign, enrollment)
 
 
-async def require_ready(session: AsyncSession, labeler: Labeler, campaign: Campaign) -> Enrollment:
-    """Inside a transaction: the labeler's enrollment, locked (one next-card at a time per labeler)."""
-    enrollment = await _enrollment(session, labeler.id or 0, campaign.id, for_update=True)
+async def lock_ready(session: AsyncSession, labeler_id: int, campaign_name: str) -> tuple[Labeler, Campaign]:
+    """Inside a transaction: the labeler and campaign, with the labeler's enrollment row locked so one labeler's
+    requests run one at a time. One statement on the hot path; the detailed refusal only when it fails."""
+    row = (await session.exec(
+        select(Labeler, Campaign, Enrollment)
+        .join(Enrollment, Enrollment.labeler_id == Labeler.id)
+        .join(Campaign, Campaign.id == Enrollment.campaign_id)
+        .where(Labeler.id == labeler_id, Campaign.name == campaign_name)
+        .with_for_update(of=Enrollment))).first()
+    if row is None:  # not enrolled at all, or no such labeler or campaign: say which
+        labeler, campaign = await get_labeler(session, labeler_id), await get_campaign(session, campaign_name)
+        _check_ready(labeler, campaign, None)
+        raise AssertionError("unreachable: an enrolled labeler always has a row")  # pragma: no cover
+    labeler, campaign, enrollment = row
+    if labeler.status != "active":
+        raise NotAllowed(f"labeler {labeler.pseudonym} is {labeler.status}")
+    _check_ready(labeler, campaign, enrollment)
+    return labeler, campaign
+
+
+def _check_ready(labeler: Labeler, campaign: Campaign, enrollment: Enrollment | None) -> None:
     state = _state(labeler, campaign, enrollment)
-    if not state.complete or enrollment is None:
+    if not state.complete:
         missing = [name for name, needed in (("consent", state.needs_consent), ("region", state.needs_region),
                                              ("guidelines", state.needs_guidelines)) if needed]
         raise StateError(f"finish onboarding for {campaign.name!r} first: {', '.join(missing)}")
-    return enrollment
 
 
 async def forget_labeler(session: AsyncSession, platform: str, workspace: str, user_id: str) -> Labeler:
@@ -173,7 +191,7 @@ async def forget_labeler(session: AsyncSession, platform: str, workspace: str, u
 
     Open cards are closed as expired so their slots return to the pool.
     """
-    async with session.begin():
+    async with transaction(session):
         labeler = (await session.exec(select(Labeler).where(
             Labeler.platform == platform, Labeler.workspace == workspace, Labeler.user_id == user_id)
             .with_for_update())).first()

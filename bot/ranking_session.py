@@ -20,6 +20,7 @@ from bot.card_loader import aware, card_state, load_card
 from bot.cards import Card
 from bot.errors import InputError, NotAllowed, NotFound, StateError
 from bot.labelers import release_slots
+from bot.unit_of_work import transaction
 from storage.models import FLAGS, Assignment, Campaign, Item, Labeler, Ranking, utcnow
 
 MAX_SKIP_REASON = 500
@@ -52,17 +53,16 @@ class _Marks:
 
 async def _locked(session: AsyncSession, assignment_id: int, labeler_id: int,
                   now: datetime) -> tuple[Assignment, Campaign]:
-    assignment = (await session.exec(select(Assignment).where(Assignment.id == assignment_id)
-                                     .with_for_update())).first()
-    if assignment is None:
+    row = (await session.exec(select(Assignment, Campaign).join(Campaign, Campaign.id == Assignment.campaign_id)
+                              .where(Assignment.id == assignment_id).with_for_update(of=Assignment))).first()
+    if row is None:
         raise NotFound(f"no card with id {assignment_id}")
+    assignment, campaign = row
     if assignment.labeler_id != labeler_id:
         raise NotAllowed("this card is not yours")
     state = card_state(assignment, now)
     if state != "open":
         raise StateError(f"this card is {state}; ask for the next one")
-    campaign = await session.get(Campaign, assignment.campaign_id)
-    assert campaign is not None  # foreign key
     if campaign.status != "live":
         raise StateError(f"campaign {campaign.name!r} is {campaign.status}; your clicks are kept for later")
     return assignment, campaign
@@ -71,7 +71,7 @@ async def _locked(session: AsyncSession, assignment_id: int, labeler_id: int,
 async def _change(session: AsyncSession, assignment_id: int, labeler_id: int, now: datetime | None,
                   mutate: Callable[[_Marks], None]) -> Card:
     now = now or utcnow()
-    async with session.begin():
+    async with transaction(session):
         assignment, campaign = await _locked(session, assignment_id, labeler_id, now)
         marks = _Marks(k=len(assignment.shown_order), shown_order=list(assignment.shown_order),
                        clicks=list(assignment.clicks), ties=list(assignment.ties), flags=dict(assignment.flags))
@@ -84,7 +84,7 @@ async def show_card(session: AsyncSession, assignment_id: int, labeler_id: int, 
                     now: datetime | None = None) -> Card:
     """The card as it stands (any state); the first display starts the clock used for `seconds`."""
     now = now or utcnow()
-    async with session.begin():
+    async with transaction(session):
         assignment = await session.get(Assignment, assignment_id)
         if assignment is None:
             raise NotFound(f"no card with id {assignment_id}")
@@ -173,7 +173,7 @@ async def skip(session: AsyncSession, assignment_id: int, labeler_id: int, reaso
                now: datetime | None = None) -> Card:
     """Give the card back: its slot returns to the pool and the item is never served to this labeler again."""
     now = now or utcnow()
-    async with session.begin():
+    async with transaction(session):
         assignment, campaign = await _locked(session, assignment_id, labeler_id, now)
         assignment.state, assignment.closed_at = "skipped", now
         assignment.skip_reason = reason.strip()[:MAX_SKIP_REASON] or None
@@ -186,21 +186,21 @@ async def submit(session: AsyncSession, assignment_id: int, labeler_id: int, *,
                  now: datetime | None = None) -> Submitted:
     """Store the ranking (once per assignment) and move the lease to `submitted` in the same transaction."""
     now = now or utcnow()
-    async with session.begin():
+    async with transaction(session):
         assignment, campaign = await _locked(session, assignment_id, labeler_id, now)
         k = len(assignment.shown_order)
         if len(assignment.clicks) != k:
             raise StateError(f"place every choice before submitting ({len(assignment.clicks)} of {k} placed)")
-        region = (await session.exec(select(Labeler.region).where(Labeler.id == labeler_id))).one()
-        item = await session.get(Item, assignment.item_id)
-        assert item is not None
+        region, is_gold = (await session.exec(select(
+            select(Labeler.region).where(Labeler.id == labeler_id).scalar_subquery(),
+            select(Item.is_gold).where(Item.id == assignment.item_id).scalar_subquery()))).one()
         started = aware(assignment.first_shown_at or assignment.created_at)
         ranking = Ranking(
             assignment_id=assignment.id, campaign_id=campaign.id, item_id=assignment.item_id,
             labeler_id=labeler_id, region=region,
             best_first=[assignment.shown_order[index] for index in assignment.clicks],
             ties=list(assignment.ties), flags=dict(assignment.flags), shown_order=list(assignment.shown_order),
-            seconds=max(0.0, (now - started).total_seconds()), is_gold=item.is_gold, created_at=now)
+            seconds=max(0.0, (now - started).total_seconds()), is_gold=is_gold, created_at=now)
         session.add(ranking)
         assignment.state, assignment.closed_at = "submitted", now
         await session.exec(update(Item).where(Item.id == assignment.item_id).values(  # type: ignore[call-overload]
@@ -212,12 +212,13 @@ async def submit(session: AsyncSession, assignment_id: int, labeler_id: int, *,
 
 
 async def _progress(session: AsyncSession, campaign: Campaign, labeler_id: int) -> tuple[int, int]:
-    done = (await session.exec(select(func.count()).select_from(Ranking).where(
-        Ranking.campaign_id == campaign.id, Ranking.labeler_id == labeler_id))).one()
-    open_items = (await session.exec(select(func.count()).select_from(Item).where(
-        Item.campaign_id == campaign.id, Item.full == false(), Item.is_gold == false()))).one()
-    touched = (await session.exec(select(func.count()).select_from(Assignment)
-                                  .join(Item, Item.id == Assignment.item_id).where(
-        Assignment.labeler_id == labeler_id, Assignment.campaign_id == campaign.id,
-        Assignment.state != "expired", Item.full == false(), Item.is_gold == false()))).one()
-    return int(done), int(open_items) - int(touched)
+    """Rankings the labeler has in the campaign, and items still open to them (one statement)."""
+    done = select(func.count()).select_from(Ranking).where(
+        Ranking.campaign_id == campaign.id, Ranking.labeler_id == labeler_id).scalar_subquery()
+    open_items = select(func.count()).select_from(Item).where(
+        Item.campaign_id == campaign.id, Item.full == false(), Item.is_gold == false()).scalar_subquery()
+    touched = (select(func.count()).select_from(Assignment).join(Item, Item.id == Assignment.item_id).where(
+        Assignment.labeler_id == labeler_id, Assignment.campaign_id == campaign.id, Assignment.state != "expired",
+        Item.full == false(), Item.is_gold == false()).scalar_subquery())
+    counts = (await session.exec(select(done, open_items, touched))).one()
+    return int(counts[0]), int(counts[1]) - int(counts[2])
