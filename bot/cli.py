@@ -46,6 +46,11 @@ def _register() -> None:
 
     report.register(app)
 
+    from bot.commands import gold, labeler, simulate
+
+    for module in (labeler, gold, simulate):
+        module.register(app)
+
 
 _register()
 
