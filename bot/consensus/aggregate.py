@@ -76,7 +76,8 @@ def bradley_terry(rankings: RankingSet, weights: np.ndarray | None = None, *, pr
             break
         g = games[active]
         denominator = (g / (strength[:, :, None] + strength[:, None, :])).sum(axis=2)
-        updated = np.log((total_wins[active] + prior) / (denominator + prior))
+        # the floor keeps a never-winning slot finite when prior = 0 (its MLE strength is 0)
+        updated = np.log(np.maximum((total_wins[active] + prior) / (denominator + prior), 1e-12))
         updated -= updated.mean(axis=1, keepdims=True)
         done = np.abs(updated - log_strength[active]).sum(axis=1) < tol
         log_strength[active] = updated

@@ -54,6 +54,8 @@ def _regions(analysis: Analysis) -> str | None:
         if summary["pairwise_agreement"] is not None:
             ax.axhline(summary["pairwise_agreement"], color="#e45756", linestyle="--", label="all regions")
             ax.legend(loc="lower right")
+        for position in x[np.isnan(v)]:
+            ax.text(position, 0.02, "no pairs", ha="center", color="grey")
         ax.set_xticks(x, names, rotation=20, ha="right")
         ax.set_ylim(0, 1)
         ax.set_ylabel("pairwise agreement")
@@ -73,8 +75,9 @@ def _matrix(analysis: Analysis) -> str | None:
             data).any() else 0, vmax=np.nanmax(data) if np.isfinite(data).any() else 1)
         for i in range(len(names)):
             for j in range(len(names)):
-                text = "n/a" if np.isnan(data[i, j]) else f"{data[i, j]:.2f}"
-                ax.text(j, i, text, ha="center", va="center", color="white", fontsize=8)
+                missing = np.isnan(data[i, j])
+                ax.text(j, i, "n/a" if missing else f"{data[i, j]:.2f}", ha="center", va="center",
+                        color="grey" if missing else "white", fontsize=8)
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
         ax.set_yticks(range(len(names)), names)
         ax.set_title("Pairwise agreement between regions (diagonal: within)")
