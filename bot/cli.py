@@ -51,6 +51,10 @@ def _register() -> None:
     for module in (labeler, gold, simulate):
         module.register(app)
 
+    from bot.commands import serve
+
+    serve.register(app)
+
 
 _register()
 

@@ -1,0 +1,47 @@
+"""The one wiring point of the Slack adapter: settings → Web API client → Bolt `AsyncApp` with every listener.
+
+Request verification stays on in HTTP mode (Bolt refuses a bad signature or a timestamp older than five minutes
+before any listener runs); Socket Mode needs no signing secret. Rate-limited Web API calls are retried after
+Slack's Retry-After, more than once, so a burst never loses a card update.
+"""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.deps import SlackDeps, parse_managers
+from adapters.slack.listeners import register_all
+from bot.database import Database
+from bot.errors import InputError
+from bot.settings import Settings
+
+RATE_LIMIT_RETRIES = 5
+
+
+def make_client(settings: Settings) -> AsyncWebClient:
+    if not settings.slack_bot_token:
+        raise InputError("SLACK_BOT_TOKEN is not set (see README: Slack)", field="SLACK_BOT_TOKEN")
+    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=base_url)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
+    return client
+
+
+def build_app(settings: Settings, database: Database) -> tuple[AsyncApp, SlackDeps]:
+    """A ready Bolt app and the dependencies its listeners share (close `deps` when the app stops)."""
+    socket_mode = bool(settings.slack_app_token)
+    if not socket_mode and not settings.slack_signing_secret:
+        raise InputError("SLACK_SIGNING_SECRET is not set (needed in HTTP mode; or set SLACK_APP_TOKEN for "
+                         "Socket Mode)", field="SLACK_SIGNING_SECRET")
+    app = AsyncApp(
+        client=make_client(settings),
+        signing_secret=settings.slack_signing_secret or None,
+        request_verification_enabled=not socket_mode,
+        ignoring_self_events_enabled=True,
+    )
+    deps = SlackDeps(database=database, home=settings.home, managers=parse_managers(settings.slack_managers),
+                     logger=app.logger)
+    register_all(app, deps)
+    return app, deps

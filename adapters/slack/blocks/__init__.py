@@ -1,0 +1,1 @@
+"""Block Kit builders: `bot/` results in, typed `slack_sdk.models.blocks` out. No I/O, no rules."""

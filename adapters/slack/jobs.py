@@ -1,0 +1,99 @@
+"""Long jobs a manager starts from Slack: reward-model retraining and the campaign report.
+
+The heavy part runs in the worker process (`deps.worker`), never on the event loop that answers clicks; the
+loop only awaits it, then posts the outcome (or the one-line error) back to the channel the command came from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.deps import SlackDeps
+from adapters.slack.mrkdwn import escape
+from bot.database import Database
+from bot.errors import CrowdrankError, InputError, ModelError, NotFound, StateError
+
+
+def retrain_in_worker(url: str, home: str, campaign: str) -> dict[str, Any]:
+    """Runs in the worker process: train on the campaign's pairs and register a reward-model version."""
+    from trainer.errors import TrainerError
+
+    from trainer.retrain import train_reward_model  # torch is imported in the worker only
+
+    try:
+        version = train_reward_model(url, home, campaign=campaign, progress=False)
+    except TrainerError as error:  # the core's twin of each trainer error, so the channel gets its one line
+        twin = {"Missing": NotFound, "NoData": StateError, "ModelLoadError": ModelError}
+        raise twin.get(type(error).__name__, InputError)(str(error)) from error
+    return {"name": version.name, "active": version.active, "accepted": version.accepted,
+            "metrics": version.metrics, "note": version.note}
+
+
+def report_in_worker(url: str, home: str, campaign: str) -> list[str]:
+    """Runs in the worker process: the consensus report (`crowdrank report`) into a fresh folder under home."""
+    from bot.consensus.report import REPORT_FILES, write_report
+
+    out = Path(home) / "reports" / f"{_safe(campaign)}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+
+    async def work() -> None:
+        database = Database(url)
+        try:
+            await write_report(database, campaign, out, home=Path(home))
+        finally:
+            await database.dispose()
+
+    asyncio.run(work())
+    return [str(out / name) for name in REPORT_FILES]
+
+
+def _safe(name: str) -> str:
+    return "".join(char if char.isalnum() or char in "-_" else "_" for char in name)
+
+
+def _spawn(deps: SlackDeps, client: AsyncWebClient, channel: str, what: str,
+           work: Callable[[], Awaitable[None]]) -> None:
+    async def guarded() -> None:
+        try:
+            await work()
+        except CrowdrankError as error:
+            await client.chat_postMessage(channel=channel, text=f":no_entry: {what} failed: {error}")
+        except Exception as error:  # a bug or a trainer error: logged whole, reported in one line
+            deps.logger.exception("%s failed", what)
+            await client.chat_postMessage(channel=channel, text=f":warning: {what} failed: {error}")
+
+    task = asyncio.get_running_loop().create_task(guarded())
+    deps.tasks.add(task)
+    task.add_done_callback(deps.tasks.discard)
+
+
+def start_retrain(deps: SlackDeps, client: AsyncWebClient, campaign: str, channel: str) -> None:
+    async def work() -> None:
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(deps.worker, retrain_in_worker, deps.database.url, str(deps.home),
+                                            campaign)
+        metrics = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                            for k, v in sorted(result["metrics"].items()) if not isinstance(v, dict | list))
+        state = "now active" if result["active"] else "kept inactive"
+        await client.chat_postMessage(
+            channel=channel, text=f"Reward model *{escape(result['name'])}* trained on *{escape(campaign)}*: "
+                                  f"{state}. {escape(metrics)} {escape(result['note'] or '')}".strip())
+
+    _spawn(deps, client, channel, f"retraining on {campaign}", work)
+
+
+def start_report(deps: SlackDeps, client: AsyncWebClient, campaign: str, channel: str) -> None:
+    async def work() -> None:
+        loop = asyncio.get_running_loop()
+        paths = await loop.run_in_executor(deps.worker, report_in_worker, deps.database.url, str(deps.home),
+                                           campaign)
+        uploads = [{"file": path, "filename": Path(path).name, "title": Path(path).name} for path in paths]
+        await client.files_upload_v2(channel=channel, file_uploads=uploads,
+                                     initial_comment=f"Agreement report for *{escape(campaign)}*")
+
+    _spawn(deps, client, channel, f"the report for {campaign}", work)

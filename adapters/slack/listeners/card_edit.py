@@ -1,0 +1,29 @@
+"""Undo, Tie (toggle the last two placed as equal) and Reset: each one call into `bot.ranking_session`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from adapters.slack import action_ids, flows
+from adapters.slack.deps import SlackDeps
+from adapters.slack.listeners.errors import reported
+from bot import ranking_session
+
+EDITS = {"undo": ranking_session.undo, "tie": ranking_session.tie, "reset": ranking_session.reset}
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    @app.action(action_ids.EDIT)
+    async def edit(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any,
+                   context: dict[str, Any]) -> None:
+        await ack()
+        async with reported(body, context):
+            verb, assignment = action["action_id"].split(":")
+            labeler = await flows.labeler_id(deps, context["team_id"], context["user_id"])
+            channel, ts = flows.message_of(body)
+            async with deps.card_lock(int(assignment)):
+                async with deps.database.session() as session:
+                    card = await EDITS[verb](session, int(assignment), labeler)
+                await flows.show_card(client, channel, card, ts=ts)

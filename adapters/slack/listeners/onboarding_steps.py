@@ -1,0 +1,54 @@
+"""Onboarding steps in the DM: "I agree", the region select, "I have read them". Each updates the same message
+to the next step; the last one is followed by the first card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from adapters.slack import action_ids, flows
+from adapters.slack.blocks.onboarding import campaign_from_block_id
+from adapters.slack.deps import SlackDeps
+from adapters.slack.listeners.errors import reported
+from bot import labelers
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    async def advance(body: dict[str, Any], action: dict[str, Any], client: Any, context: dict[str, Any]) -> None:
+        campaign = campaign_from_block_id(action["block_id"])
+        labeler = await flows.labeler_id(deps, context["team_id"], context["user_id"])
+        channel, ts = flows.message_of(body)
+        async with deps.database.session() as session:
+            if action["action_id"] == action_ids.CONSENT:
+                await labelers.give_consent(session, labeler)
+            elif action["action_id"] == action_ids.REGION:
+                await labelers.choose_region(session, labeler, campaign, action["selected_option"]["value"])
+            else:
+                (version,) = action_ids.numbers(action_ids.READ, action["action_id"])
+                await labelers.acknowledge_guidelines(session, labeler, campaign, version)
+            state = await labelers.onboarding(session, labeler, campaign)
+        await flows.show_onboarding(client, channel, state, ts=ts)
+        if state.complete:
+            await flows.serve_next(deps, client, labeler, campaign, channel)
+
+    @app.action(action_ids.CONSENT)
+    async def consent(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any,
+                      context: dict[str, Any]) -> None:
+        await ack()
+        async with reported(body, context):
+            await advance(body, action, client, context)
+
+    @app.action(action_ids.REGION)
+    async def region(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any,
+                     context: dict[str, Any]) -> None:
+        await ack()
+        async with reported(body, context):
+            await advance(body, action, client, context)
+
+    @app.action(action_ids.READ)
+    async def read(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any,
+                   context: dict[str, Any]) -> None:
+        await ack()
+        async with reported(body, context):
+            await advance(body, action, client, context)

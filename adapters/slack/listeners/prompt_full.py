@@ -1,0 +1,26 @@
+""""Show full" next to a cut prompt: the whole prompt in a modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from adapters.slack import action_ids, flows
+from adapters.slack.blocks.modals import full_text_modal
+from adapters.slack.deps import SlackDeps
+from adapters.slack.listeners.errors import reported
+from bot import ranking_session
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    @app.action(action_ids.PROMPT_FULL)
+    async def show_prompt(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any,
+                          context: dict[str, Any]) -> None:
+        await ack()
+        async with reported(body, context):
+            (assignment,) = action_ids.numbers(action_ids.PROMPT_FULL, action["action_id"])
+            labeler = await flows.labeler_id(deps, context["team_id"], context["user_id"])
+            async with deps.database.session() as session:
+                card = await ranking_session.show_card(session, assignment, labeler)
+            await client.views_open(trigger_id=body["trigger_id"], view=full_text_modal("Prompt", card.prompt))

@@ -1,0 +1,27 @@
+"""A completion button: place it next in the labeler's order and re-render the card in place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from adapters.slack import action_ids, flows
+from adapters.slack.deps import SlackDeps
+from adapters.slack.listeners.errors import reported
+from bot import ranking_session
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    @app.action(action_ids.RANK)
+    async def place(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any,
+                    context: dict[str, Any]) -> None:
+        await ack()
+        async with reported(body, context):
+            assignment, index = action_ids.numbers(action_ids.RANK, action["action_id"])
+            labeler = await flows.labeler_id(deps, context["team_id"], context["user_id"])
+            channel, ts = flows.message_of(body)
+            async with deps.card_lock(assignment):
+                async with deps.database.session() as session:
+                    card = await ranking_session.click(session, assignment, labeler, index)
+                await flows.show_card(client, channel, card, ts=ts)

@@ -1,0 +1,53 @@
+"""Serving the Bolt app: HTTP through Bolt's ASGI adapter under uvicorn (the faster of the measured options in
+DESIGN.md "Serving Slack fast"), or Socket Mode over a websocket when an app-level token is set.
+
+`SlackHttpServer` starts and stops inside a running event loop, so tests run the real server in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import uvicorn
+from slack_bolt.adapter.asgi.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+
+EVENTS_PATH = "/slack/events"
+
+
+class SlackHttpServer:
+    """uvicorn serving `app` on `/slack/events`; `port=0` picks a free port (read `.port` after `start`)."""
+
+    def __init__(self, app: AsyncApp, host: str = "0.0.0.0", port: int = 3000, log_level: str = "info") -> None:
+        config = uvicorn.Config(AsyncSlackRequestHandler(app, path=EVENTS_PATH), host=host, port=port,
+                                log_level=log_level, lifespan="off", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._task: asyncio.Task[None] | None = None
+        self.port = port
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._server.serve())
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # raises why uvicorn could not start (port taken …)
+                raise RuntimeError("uvicorn stopped before it started")
+            await asyncio.sleep(0.01)
+        sockets = self._server.servers[0].sockets
+        self.port = sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def serve_forever(self) -> None:
+        await self._server.serve()
+
+
+async def serve_socket_mode(app: AsyncApp, app_token: str) -> None:
+    """Socket Mode: Slack pushes events over a websocket the app opens (no public URL needed)."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    await AsyncSocketModeHandler(app, app_token).start_async()

@@ -1,0 +1,192 @@
+"""End to end through the real slack-bolt AsyncApp and HTTP server, against the local Slack emulator."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.slack_emulator import action_ids
+from tests.slack_harness import CAMPAIGN, Rig, order_line, start_rig, texts
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+async def rig(sqlite_url: str) -> AsyncIterator[Rig]:
+    rig = await start_rig(sqlite_url)
+    yield rig
+    await rig.stop()
+    await rig.emulator.stop()
+
+
+async def test_onboarding_in_a_dm(rig: Rig) -> None:
+    rig.emulator.add_user("U0ALICE", tz="America/Sao_Paulo", name="Alice")
+    status, _ = await rig.slack.command("U0ALICE", f"join {CAMPAIGN}")
+    assert status == 200
+    steps = await rig.wait_message("DU0ALICE", "consent")
+    assert "consent" in texts(steps.blocks)
+    await rig.emulator.wait_for(lambda: rig.emulator.ephemeral_to("U0ALICE"))
+    assert "direct message" in rig.emulator.ephemeral_to("U0ALICE")[0]
+
+    await rig.slack.click("U0ALICE", steps, "consent")
+    await rig.wait_update(steps, 1)
+    select = next(e for b in steps.blocks for e in b.get("elements", []) if e.get("action_id") == "region")
+    assert select["type"] == "static_select"
+    assert select["initial_option"]["value"] == "Latin America"  # suggested by tz, not imposed
+    assert [o["value"] for o in select["options"]][-1] == "prefer not to say"
+
+    await rig.slack.click("U0ALICE", steps, "region", option="Africa")
+    await rig.wait_update(steps, 2)
+    guidelines = texts(steps.blocks)
+    assert "*Rules*" in guidelines and "*most helpful*" in guidelines and "• Prefer correct" in guidelines
+    assert "<https://example.org/handbook|the handbook>" in guidelines
+
+    await rig.slack.click("U0ALICE", steps, next(a for a in action_ids(steps.blocks) if a.startswith("read:")))
+    card = await rig.wait_message("DU0ALICE", r"rank:")
+    assert "all set" in texts(steps.blocks) and "Africa" in texts(steps.blocks)
+    assert len([a for a in action_ids(card.blocks) if a.startswith("rank:")]) == 4
+    assert all(c.args.get("unfurl_links") is False for c in rig.emulator.calls_to("chat.postMessage"))
+
+
+async def test_a_full_ranking_with_undo_then_submit_serves_the_next_card(rig: Rig) -> None:
+    card = await rig.onboard("U0BOB")
+    assignment = action_ids(card.blocks)[0]
+    ranks = [a for a in action_ids(card.blocks) if a.startswith("rank:")]
+    a_id = ranks[0].split(":")[1]
+
+    await rig.slack.click("U0BOB", card, f"rank:{a_id}:2")
+    await rig.wait_update(card, 1)
+    assert order_line(card) == "C"
+    assert f"rank:{a_id}:2" not in action_ids(card.blocks)  # a placed button disappears
+    await rig.slack.click("U0BOB", card, f"rank:{a_id}:0")
+    await rig.wait_update(card, 2)
+    assert order_line(card) == "C > A"
+    await rig.slack.click("U0BOB", card, f"undo:{a_id}")
+    await rig.wait_update(card, 3)
+    assert order_line(card) == "C"
+    await rig.slack.click("U0BOB", card, f"rank:{a_id}:3")
+    await rig.wait_update(card, 4)
+    await rig.slack.click("U0BOB", card, f"tie:{a_id}")
+    await rig.wait_update(card, 5)
+    assert order_line(card) == "C = D"
+    await rig.slack.click("U0BOB", card, f"rank:{a_id}:1")  # the last one places itself
+    await rig.wait_update(card, 6)
+    assert order_line(card) == "C = D > B > A"
+    assert f"submit:{a_id}" in action_ids(card.blocks)
+
+    await rig.slack.click("U0BOB", card, f"submit:{a_id}")
+    await rig.wait_update(card, 7)
+    assert "Thank you" in texts(card.blocks) and "C = D > B > A" in texts(card.blocks)
+    assert "1 ranked" in texts(card.blocks)
+    following = await rig.wait_message("DU0BOB", r"rank:", after=card)
+    assert following.ts != card.ts
+    assert assignment
+
+
+async def test_skip_asks_a_reason_in_a_modal_and_flag_marks_a_completion(rig: Rig) -> None:
+    card = await rig.onboard("U0CARA")
+    a_id = action_ids(card.blocks)[0].split(":")[1]
+    await rig.slack.click("U0CARA", card, f"more:{a_id}:1", option="flag:harmful")
+    await rig.wait_update(card, 1)
+    assert "flagged harmful" in texts(card.blocks)
+
+    await rig.slack.click("U0CARA", card, f"skip:{a_id}")
+    (opened,) = await rig.emulator.wait_calls("views.open", 1)
+    view = opened.args["view"]
+    assert view["callback_id"] == "skip_view"
+    status, _ = await rig.slack.submit_view("U0CARA", view, {"reason": {"reason": "not my topic"}})
+    assert status == 200
+    await rig.wait_update(card, 2)
+    assert "Skipped" in texts(card.blocks)
+    nxt = await rig.wait_message("DU0CARA", r"rank:", after=card)
+    assert nxt.ts != card.ts
+
+
+async def test_a_forged_signature_and_a_stale_timestamp_are_refused_and_change_nothing(rig: Rig) -> None:
+    card = await rig.onboard("U0DAN")
+    a_id = action_ids(card.blocks)[0].split(":")[1]
+    before = len(rig.emulator.calls)
+    status, _ = await rig.slack.click("U0DAN", card, f"rank:{a_id}:0", signature="v0=" + "0" * 64)
+    assert status == 401
+    status, _ = await rig.slack.click("U0DAN", card, f"rank:{a_id}:0", timestamp=int(time.time()) - 6 * 60)
+    assert status == 401
+    status, _ = await rig.slack.command("U0DAN", f"rank {CAMPAIGN}")  # a good request still works
+    assert status == 200
+    await rig.emulator.wait_for(lambda: len(rig.emulator.calls) > before)
+    assert not card.history  # the card was never re-rendered by the refused clicks
+    assert order_line(card).startswith("nothing placed")
+
+
+async def test_a_click_on_another_labelers_card_is_refused_privately(rig: Rig) -> None:
+    card = await rig.onboard("U0ERIN")
+    await rig.onboard("U0FRED")
+    a_id = action_ids(card.blocks)[0].split(":")[1]
+    await rig.slack.click("U0FRED", card, f"rank:{a_id}:0")
+    refusal = await rig.emulator.wait_for(lambda: rig.emulator.ephemeral_to("U0FRED")[1:])
+    assert "not yours" in refusal[-1]
+    await rig.slack.click("U0ERIN", card, f"rank:{a_id}:1")  # the owner's own click still lands first
+    await rig.wait_update(card, 1)
+    assert order_line(card) == "B"
+
+
+async def test_a_retried_delivery_has_one_effect(rig: Rig) -> None:
+    event = {"type": "app_home_opened", "user": "U0GINA", "channel": "DU0GINA", "tab": "home",
+             "event_ts": f"{time.time():.6f}"}
+    assert (await rig.slack.event(event, event_id="Ev001"))[0] == 200
+    await rig.emulator.wait_calls("views.publish", 1)
+    assert (await rig.slack.event(event, event_id="Ev001", retry=1))[0] == 200
+    assert (await rig.slack.event(event, event_id="Ev001", retry=2))[0] == 200
+    home = rig.emulator.calls_to("views.publish")[0].args["view"]
+    assert "hot-house" in texts(home["blocks"])
+
+    card = await rig.onboard("U0GINA")
+    a_id = action_ids(card.blocks)[0].split(":")[1]
+    payload = rig.slack.click_payload("U0GINA", card, f"rank:{a_id}:3")
+    assert (await rig.slack.send_payload(payload))[0] == 200
+    assert (await rig.slack.send_payload(payload))[0] == 200  # the same delivery again
+    await rig.wait_update(card, 1)
+    await rig.slack.click("U0GINA", card, f"rank:{a_id}:0")
+    await rig.wait_update(card, 2)
+    assert order_line(card) == "D > A"
+    assert len(rig.emulator.calls_to("views.publish")) == 1
+    assert len(card.history) == 2
+
+
+async def test_a_restart_between_two_clicks_loses_nothing(rig: Rig) -> None:
+    card = await rig.onboard("U0HUGO")
+    a_id = action_ids(card.blocks)[0].split(":")[1]
+    await rig.slack.click("U0HUGO", card, f"rank:{a_id}:1")
+    await rig.wait_update(card, 1)
+    await rig.restart()
+    await rig.slack.click("U0HUGO", card, f"rank:{a_id}:2")  # the old message's button, new process
+    await rig.wait_update(card, 2)
+    assert order_line(card) == "B > C"
+
+
+async def test_a_completion_cannot_ping_or_link_and_long_text_is_cut(rig: Rig) -> None:
+    card = await rig.onboard("U0IVY", "pings")
+    rendered = texts(card.blocks)
+    assert "<!channel>" not in rendered and "<@U0ALICE>" not in rendered and "<https://evil" not in rendered
+    assert "&lt;!channel&gt; &amp; &lt;@U0ALICE&gt;" in rendered
+    sections = [b for b in card.blocks if b["type"] == "section"]
+    assert all(s["text"]["verbatim"] is True for s in sections)
+    assert all(len(s["text"]["text"]) <= 3000 for s in sections)
+    a_id = action_ids(card.blocks)[0].split(":")[1]
+    await rig.slack.click("U0IVY", card, f"full:{a_id}")
+    (opened,) = await rig.emulator.wait_calls("views.open", 1)
+    whole = "".join(b["text"]["text"] for b in opened.args["view"]["blocks"])
+    assert whole.count("x") == 3500
+
+
+async def test_a_rate_limited_update_is_retried_after_retry_after(rig: Rig) -> None:
+    card = await rig.onboard("U0JACK")
+    a_id = action_ids(card.blocks)[0].split(":")[1]
+    rig.emulator.rate_limit("chat.update", times=2, retry_after=1)
+    started = time.monotonic()
+    await rig.slack.click("U0JACK", card, f"rank:{a_id}:0")
+    await rig.wait_update(card, 1)
+    assert time.monotonic() - started >= 2.0  # honoured Retry-After twice
+    assert [c.status for c in rig.emulator.calls_to("chat.update")][-3:] == [429, 429, 200]
+    assert order_line(card) == "A"
