@@ -100,16 +100,14 @@ async def generate_completions(
         if campaign.status == "closed":
             raise StateError(f"campaign {campaign_name!r} is closed; nothing is generated for it")
         todo = await pending_prompts(session, campaign)
-        if todo and campaign.status == "draft":
-            campaign.status = "generating"
-            campaign.updated_at = utcnow()
         campaign_id, k = campaign.id, campaign.k
     result = GenerationResult(campaign=campaign_name, status=campaign.status, pending=len(todo))
     if on_start:
         on_start(len(todo))
     if todo:
-        sampler = await asyncio.to_thread(make_sampler)
+        sampler = await asyncio.to_thread(make_sampler)  # a model that fails to load leaves the campaign as it was
         result.model_id = sampler.model_id
+        await _mark_generating(session, campaign)
         for start in range(0, len(todo), batch_size):
             batch = todo[start:start + batch_size]
             texts = await asyncio.to_thread(sampler.sample, [p.text for p in batch], k)
@@ -120,6 +118,14 @@ async def generate_completions(
     await campaigns.mark_generated(session, campaign)
     result.status = campaign.status
     return result
+
+
+async def _mark_generating(session: AsyncSession, campaign: Campaign) -> None:
+    async with session.begin():
+        await session.refresh(campaign)
+        if campaign.status == "draft":
+            campaign.status = "generating"
+            campaign.updated_at = utcnow()
 
 
 async def _store_batch(session: AsyncSession, campaign_id: int | None, batch: list[PendingPrompt],

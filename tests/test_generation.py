@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from trainer.sampling import CompletionSampler, SamplingSettings
 
 
 class FakeTokenizer:
+    chat_template = "{{ messages }}"
     pad_token_id = None
     eos_token = "<eos>"
     padding_side = "right"
@@ -50,6 +52,13 @@ def test_sampler_pads_on_the_left_with_a_pad_token() -> None:
     sampler = ScriptedSampler([])
     assert sampler.tokenizer.padding_side == "left"
     assert sampler.tokenizer.pad_token_id == 0
+
+
+def test_a_model_without_chat_template_is_refused_before_sampling() -> None:
+    tokenizer = FakeTokenizer()
+    tokenizer.chat_template = None
+    with pytest.raises(ModelError, match="model plain-lm has no chat template"):
+        CompletionSampler(None, tokenizer, "plain-lm", SamplingSettings())
 
 
 def test_empty_and_repeated_completions_are_sampled_again_for_those_prompts_only() -> None:
@@ -126,6 +135,38 @@ def test_the_cache_folder_changes_when_the_gguf_file_changes(tmp_path: Path) -> 
     gguf.write_bytes(b"longer")
     assert instruct_model.cache_folder(gguf, tmp_path / "models") != first
     assert first.parent == tmp_path / "models" and first.name.startswith("tiny-")
+
+
+class Writer:
+    """Stands in for a model or tokenizer whose `save_pretrained` writes config.json, then maybe fails."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail, self.hf_quantizer = fail, object()
+        self.config = SimpleNamespace(quantization_config="gguf")
+
+    def save_pretrained(self, path: Path) -> None:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        (Path(path) / "config.json").write_text('{"written": "now"}')
+        if self.fail:
+            raise OSError("No space left on device")
+
+
+def test_a_failed_cache_write_leaves_nothing_a_later_load_would_trust(tmp_path: Path) -> None:
+    folder = tmp_path / "models" / "model-abc"
+    with pytest.raises(ModelError, match="cannot write the model cache .*model-abc: No space left on device"):
+        instruct_model._save_atomically(Writer(fail=True), Writer(), tmp_path / "m.gguf", folder)
+    assert list((tmp_path / "models").iterdir()) == []
+
+
+def test_a_cache_written_meanwhile_by_another_process_is_kept(tmp_path: Path) -> None:
+    folder = tmp_path / "models" / "model-abc"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text('{"written": "first"}')
+    model = Writer()
+    instruct_model._save_atomically(model, Writer(), tmp_path / "m.gguf", folder)
+    assert [p.name for p in (tmp_path / "models").iterdir()] == ["model-abc"]
+    assert (folder / "config.json").read_text() == '{"written": "first"}'
+    assert model.hf_quantizer is None and not hasattr(model.config, "quantization_config")
 
 
 # --- the resumable service, on SQLite and PostgreSQL ----------------------------------------------------------
@@ -210,3 +251,15 @@ async def test_a_closed_campaign_and_a_bad_batch_size_are_refused(database: Data
 def test_a_bad_model_fails_before_the_campaign_is_touched(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="/no/such/model"):
         generation.model_sampler("/no/such/model", tmp_path, max_new_tokens=8, temperature=0.7, top_p=0.9, seed=0)
+
+
+async def test_a_model_that_fails_to_load_leaves_the_campaign_as_it_was(database: Database) -> None:
+    await make_campaign(database, prompts=2)
+
+    def unloadable() -> FakeSampler:
+        raise ModelError("cannot load model folder /models/broken: bad config")
+
+    async with database.session() as session:
+        with pytest.raises(ModelError, match="broken"):
+            await generation.generate_completions(session, "gen", unloadable)
+    assert await counts(database) == (0, 0, 0, "draft")

@@ -142,9 +142,9 @@ def _save_atomically(model: Any, tokenizer: Any, source: Path, folder: Path) -> 
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    folder.parent.mkdir(parents=True, exist_ok=True)
     temporary = folder.parent / f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
         model.save_pretrained(temporary)
         tokenizer.save_pretrained(temporary)
         (temporary / SOURCE_MARKER).write_text(f"{source}\n", encoding="utf-8")
@@ -153,6 +153,8 @@ def _save_atomically(model: Any, tokenizer: Any, source: Path, folder: Path) -> 
         except OSError:
             if not (folder / "config.json").is_file():  # not a concurrent writer that got there first
                 raise
+    except OSError as exc:
+        raise ModelError(f"cannot write the model cache {folder}: {_first_line(exc)}") from exc
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
 

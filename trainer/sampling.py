@@ -52,6 +52,8 @@ class CompletionSampler:
                  *, max_attempts: int = MAX_ATTEMPTS) -> None:
         self.model, self.tokenizer, self.model_id, self.settings = model, tokenizer, model_id, settings
         self.max_attempts = max_attempts
+        if not getattr(tokenizer, "chat_template", None):
+            raise ModelError(f"model {model_id} has no chat template; use an instruct (chat) model")
         self.tokenizer.padding_side = "left"  # generation continues from the right end of every row
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -62,8 +64,6 @@ class CompletionSampler:
 
     def chat_text(self, prompt: str) -> str:
         """The prompt as the model was trained to see a user turn, ending where the assistant's answer starts."""
-        if not getattr(self.tokenizer, "chat_template", None):
-            raise ModelError(f"model {self.model_id} has no chat template; use an instruct (chat) model")
         return self.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
                                                   add_generation_prompt=True)
 
