@@ -190,3 +190,28 @@ async def test_a_rate_limited_update_is_retried_after_retry_after(rig: Rig) -> N
     assert time.monotonic() - started >= 2.0  # honoured Retry-After twice
     assert [c.status for c in rig.emulator.calls_to("chat.update")][-3:] == [429, 429, 200]
     assert order_line(card) == "A"
+
+
+@pytest.fixture
+async def pg_rig(pg_url: str) -> AsyncIterator[Rig]:
+    rig = await start_rig(pg_url)
+    yield rig
+    await rig.stop()
+    await rig.emulator.stop()
+
+
+async def test_on_postgresql_a_card_survives_a_restart_and_is_submitted(pg_rig: Rig) -> None:
+    card = await pg_rig.onboard("U0KAI")
+    a_id = action_ids(card.blocks)[0].split(":")[1]
+    await pg_rig.slack.click("U0KAI", card, f"rank:{a_id}:3")
+    await pg_rig.wait_update(card, 1)
+    await pg_rig.restart()
+    await pg_rig.slack.click("U0KAI", card, f"rank:{a_id}:1")
+    await pg_rig.wait_update(card, 2)
+    await pg_rig.slack.click("U0KAI", card, f"rank:{a_id}:0")
+    await pg_rig.wait_update(card, 3)
+    assert order_line(card) == "D > B > A > C"
+    await pg_rig.slack.click("U0KAI", card, f"submit:{a_id}")
+    await pg_rig.wait_update(card, 4)
+    assert "Thank you" in texts(card.blocks)
+    await pg_rig.wait_message("DU0KAI", r"rank:", after=card)

@@ -20,27 +20,28 @@ from bot.settings import Settings
 RATE_LIMIT_RETRIES = 5
 
 
-def make_client(settings: Settings) -> AsyncWebClient:
-    if not settings.slack_bot_token:
-        raise InputError("SLACK_BOT_TOKEN is not set (see README: Slack)", field="SLACK_BOT_TOKEN")
-    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=base_url)
+def configure_client(client: AsyncWebClient, settings: Settings) -> AsyncWebClient:
+    """Point the Web API client at SLACK_API_URL and retry 429s (Bolt copies both into every request's client)."""
+    client.base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
     return client
 
 
 def build_app(settings: Settings, database: Database) -> tuple[AsyncApp, SlackDeps]:
     """A ready Bolt app and the dependencies its listeners share (close `deps` when the app stops)."""
+    if not settings.slack_bot_token:
+        raise InputError("SLACK_BOT_TOKEN is not set (see README: Slack)")
     socket_mode = bool(settings.slack_app_token)
     if not socket_mode and not settings.slack_signing_secret:
         raise InputError("SLACK_SIGNING_SECRET is not set (needed in HTTP mode; or set SLACK_APP_TOKEN for "
-                         "Socket Mode)", field="SLACK_SIGNING_SECRET")
+                         "Socket Mode)")
     app = AsyncApp(
-        client=make_client(settings),
+        token=settings.slack_bot_token,  # Bolt builds the client; a client of our own makes it warn
         signing_secret=settings.slack_signing_secret or None,
         request_verification_enabled=not socket_mode,
         ignoring_self_events_enabled=True,
     )
+    configure_client(app.client, settings)
     deps = SlackDeps(database=database, home=settings.home, managers=parse_managers(settings.slack_managers),
                      logger=app.logger)
     register_all(app, deps)

@@ -17,20 +17,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.deps import SlackDeps
 from adapters.slack.mrkdwn import escape
 from bot.database import Database
-from bot.errors import CrowdrankError, InputError, ModelError, NotFound, StateError
+from bot.errors import CrowdrankError
 
 
 def retrain_in_worker(url: str, home: str, campaign: str) -> dict[str, Any]:
     """Runs in the worker process: train on the campaign's pairs and register a reward-model version."""
-    from trainer.errors import TrainerError
-
     from trainer.retrain import train_reward_model  # torch is imported in the worker only
 
-    try:
-        version = train_reward_model(url, home, campaign=campaign, progress=False)
-    except TrainerError as error:  # the core's twin of each trainer error, so the channel gets its one line
-        twin = {"Missing": NotFound, "NoData": StateError, "ModelLoadError": ModelError}
-        raise twin.get(type(error).__name__, InputError)(str(error)) from error
+    version = train_reward_model(url, home, campaign=campaign, progress=False)
     return {"name": version.name, "active": version.active, "accepted": version.accepted,
             "metrics": version.metrics, "note": version.note}
 
