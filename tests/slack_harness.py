@@ -55,7 +55,7 @@ async def create_campaigns(database: Database) -> None:
         await campaigns.create_campaign(
             session, campaigns.CampaignSpec(name="pings", criterion="harmlessness", k=2, votes=1, regions=REGIONS),
             [PromptRecord(external_id="q", text=long_prompt)],
-            [CompletionRecord(prompt_id="q", model="test", texts=[PING, "@here a plain one"])])
+            [CompletionRecord(prompt_id="q", model="test", texts=[PING, "@here a long one. " + "y" * 3200])])
 
 
 @dataclass

@@ -215,3 +215,36 @@ async def test_on_postgresql_a_card_survives_a_restart_and_is_submitted(pg_rig: 
     await pg_rig.wait_update(card, 4)
     assert "Thank you" in texts(card.blocks)
     await pg_rig.wait_message("DU0KAI", r"rank:", after=card)
+
+
+async def test_show_full_guidelines_next_card_forget_and_help(rig: Rig) -> None:
+    card = await rig.onboard("U0LIV", "pings")
+    a_id = action_ids(card.blocks)[0].split(":")[1]
+    long_block = next(b for b in card.blocks if b.get("block_id", "").startswith("choice-") and "yyy" in str(b))
+    long_choice, index = long_block["text"]["text"], int(long_block["block_id"].removeprefix("choice-"))
+    await rig.slack.click("U0LIV", card, f"more:{a_id}:{index}", option="full")
+    (full,) = await rig.emulator.wait_calls("views.open", 1)
+    assert full.args["view"]["title"]["text"] == f"Completion {'AB'[index]}"
+    assert "".join(b["text"]["text"] for b in full.args["view"]["blocks"]).count("y") == 3200
+    assert long_choice.count("y") < 3200
+
+    await rig.slack.click("U0LIV", card, f"guidelines:{a_id}")
+    opened = await rig.emulator.wait_calls("views.open", 2)
+    assert opened[1].args["view"]["title"]["text"] == "Guidelines"
+    assert "no written guidelines" in texts(opened[1].args["view"]["blocks"])
+
+    await rig.slack.click("U0LIV", card, f"rank:{a_id}:1")  # with k = 2 the other one places itself
+    await rig.wait_update(card, 1)
+    assert order_line(card) == "B > A"
+    await rig.slack.click("U0LIV", card, f"submit:{a_id}")
+    done = await rig.wait_message("DU0LIV", "^next$", after=card)
+    assert "Nothing left" in texts(done.blocks)
+    await rig.slack.click("U0LIV", done, "next")
+    await rig.emulator.wait_for(lambda: len(rig.emulator.channel_messages("DU0LIV")) >= 4)
+    assert "Nothing left" in texts(rig.emulator.last_message("DU0LIV").blocks)
+
+    await rig.slack.command("U0LIV", "forget")
+    await rig.slack.command("U0LIV", "nonsense")
+    private = rig.emulator.ephemeral_to
+    replies = await rig.emulator.wait_for(lambda: len(private("U0LIV")) >= 3 and private("U0LIV")[1:])
+    assert any("pseudonym lab_" in r for r in replies) and any("/crowdrank join" in r for r in replies)

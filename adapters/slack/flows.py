@@ -108,7 +108,7 @@ async def serve_next(deps: SlackDeps, client: AsyncWebClient, labeler: int, camp
         card = await assignment.next_card(session, labeler, campaign)
     if card is None:
         await post(client, channel, "Nothing left to rank", notice_blocks(
-            ":sparkles: Nothing left for you to rank right now — thank you! Try *Next card* later."))
+            ":sparkles: Nothing left for you to rank right now — thank you! Try *Next card* later.", campaign))
         return
     await show_card(client, channel, card)
 

@@ -18,7 +18,7 @@ async def join(deps: SlackDeps, client: Any, command: dict[str, Any], args: list
 
 async def rank(deps: SlackDeps, client: Any, command: dict[str, Any], args: list[str]) -> str:
     campaign = await flows.resolve_campaign(deps, " ".join(args) or None)
-    labeler = await flows.labeler_id(deps, command["team_id"], command["user_id"])
+    labeler = await flows.register_with_profile(deps, client, command["team_id"], command["user_id"])
     channel = await flows.open_dm(client, command["user_id"])
     await flows.serve_next(deps, client, labeler, campaign, channel)
     return "Your next card is in your direct messages with me."
