@@ -125,7 +125,7 @@ async def _enrol(session: AsyncSession, campaign: Campaign, count: int, spammers
             await labeler_service.give_consent(session, labeler.id or 0)
         await labeler_service.choose_region(session, labeler.id or 0, campaign.name, region)
         await labeler_service.acknowledge_guidelines(session, labeler.id or 0, campaign.name, state.guidelines_version)
-        kind = ("random" if len(crowd) % 2 else "in_order") if i in spam else "honest"
+        kind = ("random", "in_order")[sum(lab.kind != "honest" for lab in crowd) % 2] if i in spam else "honest"
         noise = float(rng.uniform(*HONEST_NOISE)) if kind == "honest" else 0.0
         crowd.append(SimLabeler(labeler.id or 0, labeler.pseudonym, region, kind, noise))
     return crowd
