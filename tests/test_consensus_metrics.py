@@ -181,3 +181,15 @@ def test_bad_rankings_are_input_errors() -> None:
         RankingSet.from_records([RankingRecord(1, "a", [1, 2, 3]), RankingRecord(2, "b", [1, 2])])
     with pytest.raises(InputError, match="no rankings"):
         RankingSet.from_records([])
+
+
+def test_grouped_bootstrap_of_many_items_matches_the_item_bootstrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.consensus import bootstrap
+
+    rs = random_set(4, n_items=12_000, votes=(2, 4))
+    statistic = metrics.pairwise_agreement(rs)
+    grouped = item_intervals([statistic], n_boot=400)[0]
+    monkeypatch.setattr(bootstrap, "MAX_UNITS", 10**9)
+    plain = item_intervals([statistic], n_boot=400)[0]
+    assert grouped[0] < statistic.value < grouped[1]
+    assert (grouped[1] - grouped[0]) == pytest.approx(plain[1] - plain[0], rel=0.2)

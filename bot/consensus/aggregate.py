@@ -53,37 +53,37 @@ def win_matrix(rankings: RankingSet, weights: np.ndarray | None = None) -> np.nd
     return wins.reshape(n_items, k, k)
 
 
-def _normalise(strength: np.ndarray) -> np.ndarray:
-    return strength * (strength.shape[1] / strength.sum(axis=1, keepdims=True))
-
-
 def bradley_terry(rankings: RankingSet, weights: np.ndarray | None = None, *, prior: float = BT_PRIOR,
                   tol: float = 1e-8, max_iter: int = 10_000, wins: np.ndarray | None = None) -> ConsensusOrders:
     """Bradley-Terry strengths per item by Hunter's MM (Zermelo) iteration, all items at once.
 
     The update p_a <- (W_a + prior) / (sum_b N_ab / (p_a + p_b) + prior), strengths normalised to mean 1, is
-    choix's `mm_pairwise(alpha=prior)`; scores are centred log-strengths. Converged items leave the active set,
-    so the cost follows the slowest items only. Stops at `tol` (L1 change of the log-strengths) or `max_iter`."""
+    choix's `mm_pairwise(alpha=prior)`; scores are centred log-strengths. Converged items leave the active
+    arrays, so the cost follows the slowest items. Stops at `tol` (L1 change of the log-strengths) or `max_iter`."""
     wins = win_matrix(rankings, weights) if wins is None else wins
     n_items, k, _ = wins.shape
-    total_wins = wins.sum(axis=2)
-    games = wins + wins.transpose(0, 2, 1)
     log_strength = np.zeros((n_items, k))
-    active = np.flatnonzero(games.sum(axis=(1, 2)) > 0)
-    strength = np.ones((len(active), k))
+    all_games = wins + wins.transpose(0, 2, 1)
+    index = np.flatnonzero(all_games.sum(axis=(1, 2)) > 0)
+    games, won = all_games[index], wins.sum(axis=2)[index] + prior
+    current = np.zeros((len(index), k))
+    strength = np.ones((len(index), k))
     for _ in range(max_iter):
-        if len(active) == 0:
+        if len(index) == 0:
             break
-        g = games[active]
-        denominator = (g / (strength[:, :, None] + strength[:, None, :])).sum(axis=2)
+        denominator = (games / (strength[:, :, None] + strength[:, None, :])).sum(axis=2) + prior
         # the floor keeps a never-winning slot finite when prior = 0 (its MLE strength is 0)
-        updated = np.log(np.maximum((total_wins[active] + prior) / (denominator + prior), 1e-12))
+        updated = np.log(np.maximum(won / denominator, 1e-12))
         updated -= updated.mean(axis=1, keepdims=True)
-        done = np.abs(updated - log_strength[active]).sum(axis=1) < tol
-        log_strength[active] = updated
-        strength = _normalise(np.exp(updated))
+        done = np.abs(updated - current).sum(axis=1) < tol
+        strength = np.exp(updated)
+        strength *= k / strength.sum(axis=1, keepdims=True)
+        current = updated
         if done.any():
-            active, strength = active[~done], strength[~done]
+            log_strength[index[done]] = updated[done]
+            keep = ~done
+            index, games, won, current, strength = index[keep], games[keep], won[keep], current[keep], strength[keep]
+    log_strength[index] = current  # items still moving at max_iter keep their last estimate
     n = np.bincount(rankings.item, minlength=n_items)
     return ConsensusOrders("bradley_terry", log_strength, _orders(log_strength), n)
 
@@ -110,14 +110,15 @@ def ranked_pairs(rankings: RankingSet, weights: np.ndarray | None = None,
     wins = win_matrix(rankings, weights) if wins is None else wins
     n_items, k, _ = wins.shape
     tiebreak = borda(rankings, weights)
-    position = np.argsort(tiebreak.order, axis=1)  # place of each slot in the Borda order
-    margin = wins - wins.transpose(0, 2, 1)
+    voted = np.flatnonzero(tiebreak.n > 0)  # items without rankings lock nothing: leave them out of the loop
+    position = np.argsort(tiebreak.order[voted], axis=1)  # place of each slot in the Borda order
+    margin = wins[voted] - wins[voted].transpose(0, 2, 1)
     a, b = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
     a, b = a[a != b], b[a != b]
     pair_margin = margin[:, a, b]
     sequence = np.lexsort((position[:, b], position[:, a], -pair_margin), axis=-1)
-    reach = np.zeros((n_items, k, k), dtype=bool)
-    rows = np.arange(n_items)
+    reach = np.zeros((len(voted), k, k), dtype=bool)
+    rows = np.arange(len(voted))
     eye = np.eye(k, dtype=bool)
     for step in range(len(a)):
         pick = sequence[:, step]
@@ -129,8 +130,8 @@ def ranked_pairs(rankings: RankingSet, weights: np.ndarray | None = None,
         source = closed[rows, :, winner]  # who reaches the winner (itself included)
         target = closed[rows, loser, :]  # whom the loser reaches (itself included)
         reach |= lock[:, None, None] & source[:, :, None] & target[:, None, :]
-    beaten = reach.sum(axis=2).astype(np.float64)
-    scores = beaten + tiebreak.scores / (k + 1)  # Borda points are < k: they only order equal reach counts
+    scores = tiebreak.scores / (k + 1)  # Borda points are < k: they only order equal reach counts
+    scores[voted] += reach.sum(axis=2)
     return ConsensusOrders("ranked_pairs", scores, _orders(scores), tiebreak.n)
 
 

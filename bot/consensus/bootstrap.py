@@ -2,6 +2,10 @@
 
 Every `ItemStatistic` is a function of per-item sums, so one resample is a vector of item counts and its sums
 are `counts @ features`: all statistics share the same resamples and cost one matrix product per chunk.
+
+Above `MAX_UNITS` items, items are first dealt at random into `MAX_UNITS` groups of equal size and the groups are
+resampled. Items are independent, so the groups are too, and their sums carry the same sampling variance: the
+interval estimates the same thing at a fraction of the cost (100,000 items: 20 items a group).
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from bot.consensus.metrics import ItemStatistic
 
 __all__ = ["item_intervals"]
 
-CHUNK_CELLS = 4_000_000  # resample counts held at once (rows x items), about 32 MB
+CHUNK_CELLS = 4_000_000  # resample counts held at once (rows x units), about 32 MB
+MAX_UNITS = 5_000
 
 
 def item_intervals(statistics: Sequence[ItemStatistic], n_boot: int = 1000, seed: int = 0,
@@ -36,6 +41,10 @@ def item_intervals(statistics: Sequence[ItemStatistic], n_boot: int = 1000, seed
     if n_items == 0 or n_boot < 1:
         return [(float("nan"), float("nan"))] * len(statistics)
     rng = np.random.default_rng(seed)
+    if n_items > MAX_UNITS:
+        group = rng.permutation(n_items) % MAX_UNITS
+        features = np.column_stack([np.bincount(group, weights=column, minlength=MAX_UNITS) for column in features.T])
+        n_items = MAX_UNITS
     sums = np.empty((n_boot, width))
     rows = max(1, min(n_boot, CHUNK_CELLS // n_items))
     for start in range(0, n_boot, rows):
