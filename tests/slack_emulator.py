@@ -49,8 +49,11 @@ class Message:
 class SlackEmulator:
     """The Slack Web API on 127.0.0.1 (aiohttp); inspect `calls`, `messages`, `responses`, `uploads`."""
 
-    def __init__(self, token: str = "xoxb-test-token") -> None:
+    def __init__(self, token: str = "xoxb-test-token", app_token: str = "xapp-test-token") -> None:
         self.token = token
+        self.app_token = app_token
+        self.socket_acks: list[dict[str, Any]] = []  # what the app answered to each Socket Mode envelope
+        self._sockets: list[web.WebSocketResponse] = []
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], Message] = {}
         self.responses: list[dict[str, Any]] = []  # posts to response_url: {"user", "channel", "body"}
@@ -69,6 +72,7 @@ class SlackEmulator:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -162,7 +166,7 @@ class SlackEmulator:
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                      headers={"Retry-After": str(retry_after)})
         self._record(Call(method, args))
-        if token != self.token:
+        if token != (self.app_token if method == "apps.connections.open" else self.token):
             return web.json_response({"ok": False, "error": "invalid_auth"})
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
@@ -172,6 +176,33 @@ class SlackEmulator:
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": "https://crowd.slack.com/", "team": "Crowd", "user": "crowdrank",
                 "team_id": TEAM, "user_id": BOT_USER, "bot_id": "B0BOT"}
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's Socket Mode server: says hello, then relays envelopes from `send_envelope` and records acks."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "emulator"},
+                                "connection_info": {"app_id": "A0CROWD"}})
+        self._changed.set()
+        async for frame in socket:
+            if frame.type == aiohttp.WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(frame.data))
+                self._changed.set()
+        self._sockets.remove(socket)
+        return socket
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
+        """Push one Socket Mode envelope (`events_api`, `interactive`, `slash_commands`); returns its id."""
+        await self.wait_for(lambda: self._sockets)
+        envelope_id = uuid.uuid4().hex
+        await self._sockets[-1].send_json({"envelope_id": envelope_id, "type": kind, "payload": payload,
+                                           "accepts_response_payload": kind != "events_api", "retry_attempt": 0,
+                                           "retry_reason": ""})
+        return envelope_id
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         user = str(args["users"]).split(",")[0]
@@ -331,12 +362,16 @@ class SlackUser:
                    "response_urls": []}
         return await self.send_payload(payload)
 
-    async def command(self, user: str, text: str, *, channel: str = "C0GENERAL") -> tuple[int, str]:
-        form = {"token": "legacy-verification-token", "team_id": TEAM, "team_domain": "crowd",
+    def command_form(self, user: str, text: str, *, channel: str = "C0GENERAL") -> dict[str, str]:
+        """The fields of a slash command request, as Slack documents them."""
+        return {"token": "legacy-verification-token", "team_id": TEAM, "team_domain": "crowd",
                 "channel_id": channel, "channel_name": "general", "user_id": user, "user_name": user.lower(),
                 "command": "/crowdrank", "text": text, "api_app_id": "A0CROWD", "is_enterprise_install": "false",
                 "response_url": self.emulator.response_url(user, channel, None),
                 "trigger_id": f"{next(self._action_ts)}.{uuid.uuid4().int % 10**12}"}
+
+    async def command(self, user: str, text: str, *, channel: str = "C0GENERAL") -> tuple[int, str]:
+        form = self.command_form(user, text, channel=channel)
         return await self.send(urlencode(form), "application/x-www-form-urlencoded")
 
     async def event(self, event: dict[str, Any], *, event_id: str, retry: int | None = None) -> tuple[int, str]:

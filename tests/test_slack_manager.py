@@ -3,6 +3,7 @@ invitations, pause/resume, the report upload in three files.uploadV2 steps, retr
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -95,5 +96,24 @@ async def test_retrain_runs_in_the_worker_and_reports_back_to_the_channel(rig: R
     assert "started" in await reply(rig, MANAGER, f"retrain {CAMPAIGN}", channel="C0MANAGERS")
     posted = await rig.emulator.wait_for(lambda: [c for c in rig.emulator.calls_to("chat.postMessage")
                                                   if c.args["channel"] == "C0MANAGERS"], timeout=90)
-    print(posted[0].args["text"])
-    assert "failed" in posted[0].args["text"]
+    # the worker's StateError (no rankings yet) comes back across the process boundary as its one line
+    assert posted[0].args["text"].startswith(":no_entry: retraining on hot-house failed: ")
+    assert "Traceback" not in posted[0].args["text"]
+
+
+@pytest.mark.slow
+async def test_retrain_trains_a_reward_model_and_posts_its_metrics(rig: Rig) -> None:
+    for user in ("U0NED", "U0OLA"):
+        card = await rig.onboard(user)
+        a_id = action_ids(card.blocks)[0].split(":")[1]
+        for index in (0, 1, 2):
+            await rig.slack.click(user, card, f"rank:{a_id}:{index}")
+        await rig.wait_update(card, 3)
+        await rig.slack.click(user, card, f"submit:{a_id}")
+        await rig.wait_update(card, 4)
+    await reply(rig, MANAGER, f"retrain {CAMPAIGN}", channel="C0MANAGERS")
+    posted = await rig.emulator.wait_for(lambda: [c for c in rig.emulator.calls_to("chat.postMessage")
+                                                  if c.args["channel"] == "C0MANAGERS"], timeout=110)
+    text = posted[0].args["text"]
+    assert text.startswith("Reward model *rm-0001* trained on *hot-house*: validation accuracy ")
+    assert re.search(r"± \d\.\d{3} on \d+ pairs; now active\. first accepted version", text)

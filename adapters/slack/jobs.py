@@ -71,12 +71,12 @@ def start_retrain(deps: SlackDeps, client: AsyncWebClient, campaign: str, channe
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(deps.worker, retrain_in_worker, deps.database.url, str(deps.home),
                                             campaign)
-        metrics = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-                            for k, v in sorted(result["metrics"].items()) if not isinstance(v, dict | list))
+        metrics = result["metrics"]
         state = "now active" if result["active"] else "kept inactive"
-        await client.chat_postMessage(
-            channel=channel, text=f"Reward model *{escape(result['name'])}* trained on *{escape(campaign)}*: "
-                                  f"{state}. {escape(metrics)} {escape(result['note'] or '')}".strip())
+        await client.chat_postMessage(channel=channel, text=(
+            f"Reward model *{escape(result['name'])}* trained on *{escape(campaign)}*: validation accuracy "
+            f"{metrics['val_accuracy']:.3f} ± {metrics['val_interval95']:.3f} on {metrics['val_pairs']} pairs; "
+            f"{state}. {escape(result['note'] or '')}").strip())
 
     _spawn(deps, client, channel, f"retraining on {campaign}", work)
 

@@ -46,8 +46,20 @@ class SlackHttpServer:
         await self._server.serve()
 
 
-async def serve_socket_mode(app: AsyncApp, app_token: str) -> None:
-    """Socket Mode: Slack pushes events over a websocket the app opens (no public URL needed)."""
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+class SlackSocketMode:
+    """Socket Mode: Slack pushes events over a websocket the app opens (apps.connections.open with the app-level
+    token), so no public URL is needed. `start`/`stop` for tests, `serve_forever` for `crowdrank serve`."""
 
-    await AsyncSocketModeHandler(app, app_token).start_async()
+    def __init__(self, app: AsyncApp, app_token: str) -> None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        self._handler = AsyncSocketModeHandler(app, app_token)
+
+    async def start(self) -> None:
+        await self._handler.connect_async()
+
+    async def stop(self) -> None:
+        await self._handler.close_async()
+
+    async def serve_forever(self) -> None:
+        await self._handler.start_async()

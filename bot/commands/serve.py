@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
 
 async def _serve_slack(host: str, port: int) -> None:
     from adapters.slack.app import build_app
-    from adapters.slack.server import SlackHttpServer, serve_socket_mode
+    from adapters.slack.server import SlackHttpServer, SlackSocketMode
     from bot.database import Database
     from bot.settings import get_settings
 
@@ -39,7 +39,7 @@ async def _serve_slack(host: str, port: int) -> None:
     try:
         if settings.slack_app_token:
             typer.echo("crowdrank: Slack bot in Socket Mode")
-            await serve_socket_mode(app, settings.slack_app_token)
+            await SlackSocketMode(app, settings.slack_app_token).serve_forever()
         else:
             typer.echo(f"crowdrank: Slack bot on http://{host}:{port}/slack/events")
             await SlackHttpServer(app, host=host, port=port).serve_forever()
