@@ -3,6 +3,7 @@ and model paths that must fail at once. The real model is exercised in test_gene
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,7 +16,7 @@ from bot import campaigns, generation
 from bot.database import Database
 from bot.errors import InputError, ModelError, StateError
 from bot.prompt_files import PromptRecord
-from storage.models import Completion, Item
+from storage.models import Completion, Item, Prompt
 from trainer import instruct_model
 from trainer.sampling import CompletionSampler, SamplingSettings
 
@@ -263,3 +264,31 @@ async def test_a_model_that_fails_to_load_leaves_the_campaign_as_it_was(database
         with pytest.raises(ModelError, match="broken"):
             await generation.generate_completions(session, "gen", unloadable)
     assert await counts(database) == (0, 0, 0, "draft")
+
+
+async def test_a_prompt_completed_meanwhile_by_another_run_is_not_duplicated(database: Database, db_url: str) -> None:
+    await make_campaign(database, prompts=2)
+
+    class Racing(FakeSampler):
+        def sample(self, prompts: list[str], k: int) -> list[list[str]]:
+            asyncio.run(store_elsewhere())  # another run stores prompt p1 while this one samples
+            return super().sample(prompts, k)
+
+    async def store_elsewhere() -> None:
+        other = Database(db_url)
+        try:
+            async with other.session() as session, session.begin():
+                campaign = await campaigns.get_campaign(session, "gen")
+                prompt = (await session.exec(select(Prompt).where(Prompt.external_id == "p1"))).one()
+                await campaigns.store_completions(session, campaign, prompt, ["x", "y"], "other-run", {})
+        finally:
+            await other.dispose()
+
+    async with database.session() as session:
+        result = await generation.generate_completions(session, "gen", Racing)
+    assert (result.prompts_done, result.completions_added, result.status) == (2, 2, "live")
+    assert await counts(database) == (4, 2, 2, "live")
+    async with database.session() as session:
+        models = (await session.exec(select(Prompt.external_id, Completion.model).join(Completion)
+                                     .order_by(Prompt.external_id))).all()
+    assert sorted(set(models)) == [("p0", "fake-model"), ("p1", "other-run")]
