@@ -18,10 +18,11 @@ import random
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, false, true, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.card_loader import build_card, card_texts, load_card
+from bot.card_loader import build_card, card_state, card_texts, load_card
 from bot.cards import Card
 from bot.errors import StateError
 from bot.labelers import PREFER_NOT_TO_SAY, lock_ready, release_slots
@@ -40,30 +41,53 @@ _last_expiry: dict[tuple[str, int], datetime] = {}
 
 async def next_card(session: AsyncSession, labeler_id: int, campaign_name: str, *, now: datetime | None = None,
                     rng: random.Random | None = None) -> Card | None:
-    """The labeler's open card in this campaign, or a newly leased one, or None when nothing is left for them."""
+    """The labeler's open card in this campaign, or a newly leased one, or None when nothing is left for them.
+
+    Optimistic on purpose: the common request (no card held) leases straight away, and a partial unique index
+    (one open assignment per labeler and campaign) turns the rare "already holds a card" into an integrity error,
+    after which the lease is rolled back and the held card is returned. That saves a query on every request."""
     now = now or utcnow()
     rng = rng or _rng
+    for attempt in range(2):
+        try:
+            return await _lease_card(session, labeler_id, campaign_name, now, rng)
+        except IntegrityError:
+            pass  # the labeler already holds an open card here; the lease was rolled back
+        async with transaction(session):
+            labeler, campaign = await lock_ready(session, labeler_id, campaign_name)
+            held = await _held(session, labeler_id, campaign.id or 0)
+            if held is not None and card_state(held, now) == "open":
+                return await load_card(session, held, campaign, now)
+            if attempt == 0 and held is not None:  # its lease ran out: give the slot back, then lease anew
+                await _expire(session, now, campaign.id)
+    raise StateError("another request for your next card is in progress; try again")
+
+
+async def _lease_card(session: AsyncSession, labeler_id: int, campaign_name: str, now: datetime,
+                      rng: random.Random) -> Card | None:
     async with transaction(session):
         labeler, campaign = await lock_ready(session, labeler_id, campaign_name)  # one request per labeler
         if campaign.status != "live":
             raise StateError(f"campaign {campaign.name!r} is {campaign.status}; it serves no cards now")
         await _expire_due(session, campaign.id or 0, now)
-        held = (await session.exec(select(Assignment).where(
-            Assignment.labeler_id == labeler_id, Assignment.campaign_id == campaign.id,
-            Assignment.state == "open"))).first()
-        if held is not None:
-            return await load_card(session, held, campaign, now)
         lease = None
         if campaign.gold_rate > 0 and rng.random() < campaign.gold_rate:
             lease = await _lease_gold(session, campaign, labeler_id, rng)
         if lease is None:
             lease = await _lease_regular(session, campaign, labeler, rng)
         if lease is None:
-            return None
+            held = await _held(session, labeler_id, campaign.id or 0)
+            return None if held is None else await load_card(session, held, campaign, now)
         item_id, reopen = lease
         prompt, texts = await card_texts(session, item_id)
         assignment = await _open_assignment(session, campaign, labeler, item_id, reopen, list(texts), now, rng)
         return build_card(assignment, campaign, prompt, texts, now)
+
+
+async def _held(session: AsyncSession, labeler_id: int, campaign_id: int) -> Assignment | None:
+    return (await session.exec(select(Assignment).where(
+        Assignment.labeler_id == labeler_id, Assignment.campaign_id == campaign_id,
+        Assignment.state == "open"))).first()
 
 
 def _not_mine(labeler_id: int):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 CAMPAIGN_STATUSES = ("draft", "generating", "live", "paused", "closed")
@@ -123,6 +123,9 @@ class Assignment(SQLModel, table=True):
         Index("ix_assignment_labeler_state", "labeler_id", "campaign_id", "state"),
         Index("ix_assignment_item_region", "item_id", "region", "state"),
         Index("ix_assignment_state_expiry", "state", "expires_at"),
+        # at most one open card per labeler and campaign, enforced by the database itself
+        Index("ux_assignment_one_open", "labeler_id", "campaign_id", unique=True,
+              sqlite_where=text("state = 'open'"), postgresql_where=text("state = 'open'")),
     )
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id")

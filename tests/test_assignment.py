@@ -219,3 +219,20 @@ def test_gold_cli(home: Path, tmp_path: Path) -> None:
     assert "1 gold items set in 'camp'" in result.stdout
     missing = CliRunner().invoke(app, ["gold", "camp", "--file", str(tmp_path / "none.jsonl")])
     assert missing.exit_code == 2 and "none.jsonl" in missing.output
+
+
+async def test_database_allows_one_open_card_per_labeler_and_campaign(database: Database) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    await make_campaign(database, items=3)
+    lab = await ready_labeler(database)
+    async with database.session() as session:
+        card = await next_card(session, lab, "camp")
+        assert card is not None
+    async with database.session() as session:
+        held = await session.get(Assignment, card.assignment_id)
+        assert held is not None
+        session.add(Assignment(campaign_id=held.campaign_id, item_id=held.item_id + 1 if held.item_id < 3 else 1,
+                               labeler_id=lab, shown_order=[], state="open"))
+        with pytest.raises(IntegrityError):
+            await session.commit()

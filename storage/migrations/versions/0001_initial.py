@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 06:53:46.867399
+Create Date: 2026-11-24 07:17:44.792822
 """
 
 from alembic import op
@@ -164,6 +164,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_assignment_item_region', ['item_id', 'region', 'state'], unique=False)
         batch_op.create_index('ix_assignment_labeler_state', ['labeler_id', 'campaign_id', 'state'], unique=False)
         batch_op.create_index('ix_assignment_state_expiry', ['state', 'expires_at'], unique=False)
+        batch_op.create_index('ux_assignment_one_open', ['labeler_id', 'campaign_id'], unique=True, sqlite_where=sa.text("state = 'open'"), postgresql_where=sa.text("state = 'open'"))
 
     op.create_table('consensus',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -256,6 +257,7 @@ def downgrade() -> None:
 
     op.drop_table('consensus')
     with op.batch_alter_table('assignment', schema=None) as batch_op:
+        batch_op.drop_index('ux_assignment_one_open', sqlite_where=sa.text("state = 'open'"), postgresql_where=sa.text("state = 'open'"))
         batch_op.drop_index('ix_assignment_state_expiry')
         batch_op.drop_index('ix_assignment_labeler_state')
         batch_op.drop_index('ix_assignment_item_region')
