@@ -126,15 +126,15 @@ class SlackEmulator:
         """Wait until `condition()` is truthy (re-checked after every call the emulator receives)."""
         deadline = time.monotonic() + timeout
         while True:
+            changed = self._changed  # taken before checking, so a change in between is never missed
             value = condition()
             if value:
                 return value
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(f"timed out waiting; calls so far: {[c.method for c in self.calls]}")
-            self._changed.clear()
             try:
-                await asyncio.wait_for(self._changed.wait(), min(left, 0.25))
+                await asyncio.wait_for(changed.wait(), left)
             except TimeoutError:
                 pass
 
@@ -144,7 +144,11 @@ class SlackEmulator:
 
     def _record(self, call: Call) -> None:
         self.calls.append(call)
+        self._notify()
+
+    def _notify(self) -> None:
         self._changed.set()
+        self._changed = asyncio.Event()
 
     # ---- the Web API ------------------------------------------------------------------------------------------
     async def _api(self, request: web.Request) -> web.Response:
@@ -171,7 +175,9 @@ class SlackEmulator:
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
-        return web.json_response(handler(args))
+        answer = handler(args)
+        self._notify()  # the call's effect (a message posted or updated) is visible now
+        return web.json_response(answer)
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": "https://crowd.slack.com/", "team": "Crowd", "user": "crowdrank",
@@ -187,11 +193,11 @@ class SlackEmulator:
         self._sockets.append(socket)
         await socket.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "emulator"},
                                 "connection_info": {"app_id": "A0CROWD"}})
-        self._changed.set()
+        self._notify()
         async for frame in socket:
             if frame.type == aiohttp.WSMsgType.TEXT:
                 self.socket_acks.append(json.loads(frame.data))
-                self._changed.set()
+                self._notify()
         self._sockets.remove(socket)
         return socket
 

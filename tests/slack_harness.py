@@ -43,13 +43,14 @@ def completion_records(n: int, k: int, prefix: str = "p") -> list[CompletionReco
             for i in range(n)]
 
 
-async def create_campaigns(database: Database) -> None:
-    """`hot-house` (3 prompts, k=4) and `pings` (one prompt whose completions try to ping and link)."""
+async def create_campaigns(database: Database, prompts: list[PromptRecord] | None = None) -> None:
+    """`hot-house` (3 prompts unless given, k=4) and `pings` (one prompt whose completions try to ping and link)."""
+    prompts = prompts or prompt_records(3)
     async with database.session() as session:
         await campaigns.create_campaign(
             session, campaigns.CampaignSpec(name=CAMPAIGN, criterion="helpfulness", k=4, votes=2, regions=REGIONS,
                                             guidelines=GUIDELINES),
-            prompt_records(3), completion_records(3, 4))
+            prompts, completion_records(len(prompts), 4))
     async with database.session() as session:
         long_prompt = "Tell me about heat. " + "x" * 3500
         await campaigns.create_campaign(
