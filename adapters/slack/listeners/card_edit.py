@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import action_ids, flows
 from adapters.slack.deps import SlackDeps
@@ -16,8 +19,8 @@ EDITS = {"undo": ranking_session.undo, "tie": ranking_session.tie, "reset": rank
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     @app.action(action_ids.EDIT)
-    async def edit(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any,
-                   context: dict[str, Any]) -> None:
+    async def edit(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                   context: AsyncBoltContext) -> None:
         await ack()
         async with reported(body, context):
             verb, assignment = action["action_id"].split(":")

@@ -7,6 +7,10 @@ import shlex
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import flows
 from adapters.slack.deps import SlackDeps
@@ -31,8 +35,8 @@ def words(text: str) -> list[str]:
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     @app.command("/crowdrank")
-    async def crowdrank(ack: Any, body: dict[str, Any], command: dict[str, Any], respond: Any, client: Any,
-                        context: Any) -> None:
+    async def crowdrank(ack: AsyncAck, body: dict[str, Any], command: dict[str, Any], respond: AsyncRespond,
+                        client: AsyncWebClient, context: AsyncBoltContext) -> None:
         await ack()
         async with reported(body, context):
             verb, *args = words(command.get("text") or "") or ["help"]

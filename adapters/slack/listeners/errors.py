@@ -14,12 +14,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 
 from adapters.slack.deps import SlackDeps
 from bot.errors import CrowdrankError
 
 
-async def tell_user(error: Exception, body: dict[str, Any], context: Any) -> None:
+async def tell_user(error: Exception, body: dict[str, Any], context: AsyncBoltContext) -> None:
     if isinstance(error, CrowdrankError):
         text = f":no_entry: {error}"
     else:
@@ -33,7 +34,7 @@ async def tell_user(error: Exception, body: dict[str, Any], context: Any) -> Non
 
 
 @asynccontextmanager
-async def reported(body: dict[str, Any], context: Any) -> AsyncIterator[None]:
+async def reported(body: dict[str, Any], context: AsyncBoltContext) -> AsyncIterator[None]:
     """Run a listener's work after its ack; an error goes to the user (and the log), not back into Bolt."""
     try:
         yield
@@ -43,5 +44,5 @@ async def reported(body: dict[str, Any], context: Any) -> AsyncIterator[None]:
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     @app.error
-    async def reply_privately(error: Exception, body: dict[str, Any], context: Any) -> None:
+    async def reply_privately(error: Exception, body: dict[str, Any], context: AsyncBoltContext) -> None:
         await tell_user(error, body, context)

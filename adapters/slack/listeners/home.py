@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks.messages import home_view
 from adapters.slack.deps import SlackDeps
@@ -14,7 +16,8 @@ from bot import campaigns
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     @app.event("app_home_opened")
-    async def publish_home(body: dict[str, Any], event: dict[str, Any], client: Any, context: Any) -> None:
+    async def publish_home(body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient,
+                           context: AsyncBoltContext) -> None:
         if event.get("tab", "home") != "home":
             return
         async with reported(body, context):

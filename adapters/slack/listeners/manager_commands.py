@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from adapters.slack import flows, jobs
 from adapters.slack.blocks.messages import invitation_blocks, status_text
 from adapters.slack.deps import SlackDeps
@@ -22,7 +24,7 @@ def one_campaign(args: list[str], usage: str) -> str:
     return args[0]
 
 
-async def status(deps: SlackDeps, client: Any, command: dict[str, Any], args: list[str]) -> str:
+async def status(deps: SlackDeps, client: AsyncWebClient, command: dict[str, Any], args: list[str]) -> str:
     async with deps.database.session() as session:
         if args:
             chosen = [await campaigns.get_campaign(session, args[0])]
@@ -32,7 +34,7 @@ async def status(deps: SlackDeps, client: Any, command: dict[str, Any], args: li
     return "\n\n".join(status_text(s) for s in stats) or "No open campaign."
 
 
-async def invite(deps: SlackDeps, client: Any, command: dict[str, Any], args: list[str]) -> str:
+async def invite(deps: SlackDeps, client: AsyncWebClient, command: dict[str, Any], args: list[str]) -> str:
     name = one_campaign(args, "invite <campaign> [#channel]")
     channel = command["channel_id"]
     if len(args) > 1:
@@ -54,15 +56,15 @@ async def change(command_name: str, deps: SlackDeps, args: list[str]) -> str:
     return f"Campaign *{escape(campaign.name)}* is now {campaign.status}."
 
 
-async def pause(deps: SlackDeps, client: Any, command: dict[str, Any], args: list[str]) -> str:
+async def pause(deps: SlackDeps, client: AsyncWebClient, command: dict[str, Any], args: list[str]) -> str:
     return await change("pause", deps, args)
 
 
-async def resume(deps: SlackDeps, client: Any, command: dict[str, Any], args: list[str]) -> str:
+async def resume(deps: SlackDeps, client: AsyncWebClient, command: dict[str, Any], args: list[str]) -> str:
     return await change("resume", deps, args)
 
 
-async def retrain(deps: SlackDeps, client: Any, command: dict[str, Any], args: list[str]) -> str:
+async def retrain(deps: SlackDeps, client: AsyncWebClient, command: dict[str, Any], args: list[str]) -> str:
     name = one_campaign(args, "retrain <campaign>")
     async with deps.database.session() as session:
         await campaigns.get_campaign(session, name)
@@ -70,7 +72,7 @@ async def retrain(deps: SlackDeps, client: Any, command: dict[str, Any], args: l
     return f"Retraining the reward model on *{escape(name)}* started; I will post the result here."
 
 
-async def report(deps: SlackDeps, client: Any, command: dict[str, Any], args: list[str]) -> str:
+async def report(deps: SlackDeps, client: AsyncWebClient, command: dict[str, Any], args: list[str]) -> str:
     name = one_campaign(args, "report <campaign>")
     async with deps.database.session() as session:
         await campaigns.get_campaign(session, name)

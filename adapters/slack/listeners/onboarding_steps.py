@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import action_ids, flows
 from adapters.slack.blocks.onboarding import campaign_from_block_id
@@ -15,7 +18,8 @@ from bot import labelers
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
-    async def advance(body: dict[str, Any], action: dict[str, Any], client: Any, context: dict[str, Any]) -> None:
+    async def advance(body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                      context: AsyncBoltContext) -> None:
         campaign = campaign_from_block_id(action["block_id"])
         labeler = await flows.labeler_id(deps, context["team_id"], context["user_id"])
         channel, ts = flows.message_of(body)
@@ -33,22 +37,22 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             await flows.serve_next(deps, client, labeler, campaign, channel)
 
     @app.action(action_ids.CONSENT)
-    async def consent(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any,
-                      context: dict[str, Any]) -> None:
+    async def consent(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                      context: AsyncBoltContext) -> None:
         await ack()
         async with reported(body, context):
             await advance(body, action, client, context)
 
     @app.action(action_ids.REGION)
-    async def region(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any,
-                     context: dict[str, Any]) -> None:
+    async def region(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                     context: AsyncBoltContext) -> None:
         await ack()
         async with reported(body, context):
             await advance(body, action, client, context)
 
     @app.action(action_ids.READ)
-    async def read(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any,
-                   context: dict[str, Any]) -> None:
+    async def read(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                   context: AsyncBoltContext) -> None:
         await ack()
         async with reported(body, context):
             await advance(body, action, client, context)

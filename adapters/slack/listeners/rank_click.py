@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import action_ids, flows
 from adapters.slack.deps import SlackDeps
@@ -14,8 +17,8 @@ from bot import ranking_session
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     @app.action(action_ids.RANK)
-    async def place(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any,
-                    context: dict[str, Any]) -> None:
+    async def place(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                    context: AsyncBoltContext) -> None:
         await ack()
         async with reported(body, context):
             assignment, index = action_ids.numbers(action_ids.RANK, action["action_id"])

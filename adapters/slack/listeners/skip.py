@@ -7,6 +7,9 @@ import json
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import action_ids, flows
 from adapters.slack.blocks.modals import skip_modal
@@ -17,8 +20,8 @@ from bot import ranking_session
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     @app.action(action_ids.SKIP)
-    async def ask_reason(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any,
-                         context: dict[str, Any]) -> None:
+    async def ask_reason(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                         context: AsyncBoltContext) -> None:
         await ack()
         async with reported(body, context):
             (assignment,) = action_ids.numbers(action_ids.SKIP, action["action_id"])
@@ -29,8 +32,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             await client.views_open(trigger_id=body["trigger_id"], view=skip_modal(assignment, channel, ts))
 
     @app.view(action_ids.SKIP_VIEW)
-    async def skip(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any,
-                   context: dict[str, Any]) -> None:
+    async def skip(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
+                   context: AsyncBoltContext) -> None:
         await ack()
         async with reported(body, context):
             where = json.loads(view["private_metadata"])
