@@ -4,12 +4,11 @@ both backends; bad pair files name file, line and field."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -17,74 +16,10 @@ from bot.errors import InputError, NotFound, StateError
 from bot.settings import get_settings
 from storage.engine import make_sync_engine
 from storage.migrate import upgrade
-from storage.models import Assignment, Campaign, Completion, Consensus, Item, Labeler, Prompt, Ranking
+from storage.models import Consensus, Item
+from tests.reward_helpers import Seeded, add_ranking, seed_campaign
 from trainer.pair_files import read_pairs, write_pairs
 from trainer.pairs import export_pairs, vote_margin
-
-
-@dataclass
-class Seeded:
-    campaign: str
-    items: list[int] = field(default_factory=list)
-    completions: dict[int, list[int]] = field(default_factory=dict)  # item id -> completion ids, position order
-    texts: dict[int, str] = field(default_factory=dict)  # completion id -> text
-    labelers: dict[str, str] = field(default_factory=dict)  # name -> pseudonym
-    rankings: list[int] = field(default_factory=list)
-
-
-def seed_campaign(url: str, *, items: int = 2, k: int = 4, trust: dict[str, float | None] | None = None) -> Seeded:
-    """A campaign with `items` items of k completions and labelers a, b, c (trust as given), no rankings yet."""
-    trust = trust if trust is not None else {"a": 0.9, "b": 0.2, "c": None}
-    seeded = Seeded("pairs-test")
-    engine = make_sync_engine(url)
-    with Session(engine) as session:
-        campaign = Campaign(name=seeded.campaign, criterion="helpfulness", k=k, votes=3, regions=["Asia", "Europe"])
-        session.add(campaign)
-        session.flush()
-        for number in range(items):
-            prompt = Prompt(campaign_id=campaign.id, external_id=f"p{number}", text=f"prompt {number}")
-            session.add(prompt)
-            session.flush()
-            rows = [Completion(prompt_id=prompt.id, position=p, text=f"answer {number}.{p}", model="m")
-                    for p in range(k)]
-            session.add_all(rows)
-            item = Item(campaign_id=campaign.id, prompt_id=prompt.id)
-            session.add(item)
-            session.flush()
-            seeded.items.append(item.id)
-            seeded.completions[item.id] = [row.id for row in rows]
-            seeded.texts.update({row.id: row.text for row in rows})
-        for name, value in trust.items():
-            labeler = Labeler(platform="sim", workspace="w", user_id=name, trust=value, region="Asia")
-            session.add(labeler)
-            session.flush()
-            seeded.labelers[name] = labeler.pseudonym
-        session.commit()
-    engine.dispose()
-    return seeded
-
-
-def add_ranking(url: str, seeded: Seeded, labeler: str, item: int, order: list[int], ties: list[bool] | None = None,
-                flags: dict[str, str] | None = None, region: str = "Asia") -> int:
-    """Store one ranking of `item`: `order` lists completion positions best first."""
-    engine = make_sync_engine(url)
-    with Session(engine) as session:
-        campaign_id = session.get(Item, item).campaign_id
-        labeler_id = session.exec(select(Labeler.id).where(Labeler.user_id == labeler)).one()
-        best_first = [seeded.completions[item][p] for p in order]
-        assignment = Assignment(campaign_id=campaign_id, item_id=item, labeler_id=labeler_id, region=region,
-                                shown_order=best_first, state="submitted")
-        session.add(assignment)
-        session.flush()
-        ranking = Ranking(assignment_id=assignment.id, campaign_id=campaign_id, item_id=item,
-                          labeler_id=labeler_id, region=region, best_first=best_first,
-                          ties=ties or [False] * len(order), flags=flags or {}, shown_order=best_first)
-        session.add(ranking)
-        session.commit()
-        seeded.rankings.append(ranking.id)
-        ranking_id = ranking.id
-    engine.dispose()
-    return ranking_id
 
 
 def read(path: Path) -> list:

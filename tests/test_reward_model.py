@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.errors import StateError
-from tests.reward_helpers import synthetic_file, synthetic_pairs, tiny_backbone
+from tests.reward_helpers import add_ranking, seed_campaign, synthetic_file, synthetic_pairs, tiny_backbone
 from trainer.backbone import load_reward_model
 from trainer.model import build_groups, collate, grouped_loss, naive_pair_losses
 from trainer.pair_files import Pair
@@ -195,3 +195,26 @@ def test_train_arguments_are_checked(home: Path, tmp_path: Path) -> None:
     assert bad_lr.exit_code == 2 and "field 'lr'" in bad_lr.output
     no_model = runner.invoke(app, ["train", "--pairs", str(tmp_path / "x.jsonl"), "--backbone", str(tmp_path)])
     assert no_model.exit_code == 2 and "is not a local Hugging Face model folder" in no_model.output
+
+
+@pytest.mark.slow
+def test_train_a_campaign_with_the_default_backbone_then_score_the_active_version(sqlite_url: str,
+                                                                                  tmp_path: Path) -> None:
+    """The one real-backbone test: all-MiniLM-L6-v2 from its package, a campaign's rankings from the tables."""
+    from trainer.registry import list_versions
+    from trainer.retrain import train_reward_model
+
+    seeded = seed_campaign(sqlite_url, items=6, k=3)
+    for item in seeded.items:
+        add_ranking(sqlite_url, seeded, "a", item, [0, 1, 2])
+        add_ranking(sqlite_url, seeded, "b", item, [0, 2, 1], ties=[False, False, True])
+    version = train_reward_model(sqlite_url, tmp_path / "home", campaign=seeded.campaign, progress=False,
+                                 config=TrainConfig(epochs=1, max_length=32, batch_prompts=4))
+    assert (version.name, version.active, version.backbone) == ("rm-0001", True, "all-MiniLM-L6-v2")
+    (row,) = list_versions(sqlite_url)
+    assert row.campaign_id is not None and row.data_snapshot["source"] == f"campaign {seeded.campaign}"
+    assert row.data_snapshot["pairs"] == 6 * 3 + 6 * 2 and row.data_snapshot["ties_or_self_pairs_left_out"] == 0
+    assert not list((tmp_path / "home" / "reward_models" / ".checkpoints").glob("*.pt"))
+    scores = RewardModel.load("active", home=tmp_path / "home", url=sqlite_url).score("prompt 0", [
+        "answer 0.0", "answer 0.1", "answer 0.2"])
+    assert len(scores) == 3 and all(isinstance(s, float) for s in scores)

@@ -25,6 +25,11 @@ class PromptGroup:
     completions: list[str] = field(default_factory=list)
     pairs: list[tuple[int, int, float]] = field(default_factory=list)
 
+    @property
+    def length(self) -> int:
+        """Characters of the longest input: what decides a batch's padding."""
+        return len(self.prompt) + max((len(c) for c in self.completions), default=0)
+
     def index(self, completion: str) -> int:
         try:
             return self.completions.index(completion)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -53,10 +53,21 @@ def split_by_prompt(groups: Sequence[PromptGroup], fraction: float, seed: int) -
 
 
 def batches(groups: Sequence[PromptGroup], size: int, rng: random.Random | None = None) -> list[list[PromptGroup]]:
+    """Batches of `size` prompts. With `rng` (training): shuffled, then sorted by length within windows of 32
+    batches so a batch pads little (a length-grouped sampler), and the batches shuffled again. Without: in order
+    of length (evaluation: the order does not matter, the padding does)."""
     order = list(range(len(groups)))
-    if rng is not None:
-        rng.shuffle(order)
-    return [[groups[i] for i in order[start:start + size]] for start in range(0, len(order), size)]
+    if rng is None:
+        order.sort(key=lambda i: groups[i].length)
+        return [[groups[i] for i in order[start:start + size]] for start in range(0, len(order), size)]
+    rng.shuffle(order)
+    window = size * 32
+    chunks: list[list[int]] = []
+    for start in range(0, len(order), window):
+        ranked = sorted(order[start:start + window], key=lambda i: groups[i].length)
+        chunks += [ranked[at:at + size] for at in range(0, len(ranked), size)]
+    rng.shuffle(chunks)
+    return [[groups[i] for i in chunk] for chunk in chunks]
 
 
 @torch.no_grad()
@@ -78,20 +89,21 @@ def evaluate(model, tokenizer, groups: Sequence[PromptGroup], config: TrainConfi
 
 def train(model, tokenizer, train_groups: Sequence[PromptGroup], val_groups: Sequence[PromptGroup],
           config: TrainConfig, *, device: str = "cpu", checkpoint: Path | None = None,
-          progress: bool = True) -> dict:
-    """Train in place; returns metrics (validation accuracy and loss, steps, pairs seen, seconds)."""
+          progress: bool = True, on_step: Callable[[int, int], None] | None = None) -> dict:
+    """Train in place; returns metrics (validation accuracy and loss, steps, pairs seen, seconds).
+    `on_step(step, pairs)` is called after every optimizer step (benchmarks time the steps with it)."""
     torch.manual_seed(config.seed)
     deterministic_before = torch.are_deterministic_algorithms_enabled()
     if device == "cpu":
         torch.use_deterministic_algorithms(True)
     try:
-        return _loop(model, tokenizer, train_groups, val_groups, config, device, checkpoint, progress)
+        return _loop(model, tokenizer, train_groups, val_groups, config, device, checkpoint, progress, on_step)
     finally:
         torch.use_deterministic_algorithms(deterministic_before)
 
 
 def _loop(model, tokenizer, train_groups, val_groups, config: TrainConfig, device: str, checkpoint: Path | None,
-          progress: bool) -> dict:
+          progress: bool, on_step: Callable[[int, int], None] | None) -> dict:
     rng = random.Random(config.seed)
     model.to(device)
     steps_per_epoch = math.ceil(len(train_groups) / config.batch_prompts)
@@ -122,6 +134,8 @@ def _loop(model, tokenizer, train_groups, val_groups, config: TrainConfig, devic
             pairs_seen += batch.pairs
             bar.update(1)
             bar.set_postfix(epoch=epoch + 1, loss=f"{loss_value:.3f}")
+            if on_step is not None:
+                on_step(step, batch.pairs)
         if checkpoint is not None:
             save_checkpoint(checkpoint, model, optimizer, schedule, config, step, epoch + 1, pairs_seen)
     bar.close()
