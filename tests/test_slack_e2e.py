@@ -248,3 +248,11 @@ async def test_show_full_guidelines_next_card_forget_and_help(rig: Rig) -> None:
     private = rig.emulator.ephemeral_to
     replies = await rig.emulator.wait_for(lambda: len(private("U0LIV")) >= 3 and private("U0LIV")[1:])
     assert any("pseudonym lab_" in r for r in replies) and any("/crowdrank join" in r for r in replies)
+
+
+async def test_an_error_quoting_what_the_user_typed_cannot_ping(rig: Rig) -> None:
+    rig.emulator.add_user("U0MIA")
+    await rig.slack.command("U0MIA", "join <!channel>")
+    (reply,) = await rig.emulator.wait_for(lambda: rig.emulator.ephemeral_to("U0MIA"))
+    assert reply.startswith(":no_entry: no campaign named") and "&lt;!channel&gt;" in reply
+    assert "<!channel>" not in reply

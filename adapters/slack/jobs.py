@@ -56,10 +56,12 @@ def _spawn(deps: SlackDeps, client: AsyncWebClient, channel: str, what: str,
         try:
             await work()
         except CrowdrankError as error:
-            await client.chat_postMessage(channel=channel, text=f":no_entry: {what} failed: {error}")
-        except Exception as error:  # a bug or a trainer error: logged whole, reported in one line
+            await client.chat_postMessage(channel=channel, text=f":no_entry: {escape(what)} failed: "
+                                                                f"{escape(str(error))}")
+        except Exception as error:  # a bug: logged whole, reported in one line
             deps.logger.exception("%s failed", what)
-            await client.chat_postMessage(channel=channel, text=f":warning: {what} failed: {error}")
+            await client.chat_postMessage(channel=channel, text=f":warning: {escape(what)} failed: "
+                                                                f"{escape(str(error))}")
 
     task = asyncio.get_running_loop().create_task(guarded())
     deps.tasks.add(task)

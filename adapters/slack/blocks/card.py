@@ -23,8 +23,8 @@ HEADER_LIMIT = 150
 def card_text(card: Card) -> str:
     """The notification / accessibility text of a card message (shown where blocks are not)."""
     if card.state == "open":
-        return f"Ranking card for {card.campaign}: {card.order_text or 'click the completions best first'}"
-    return f"Ranking card for {card.campaign}: {card.state}"
+        return f"Ranking card for {escape(card.campaign)}: {card.order_text or 'click the completions best first'}"
+    return f"Ranking card for {escape(card.campaign)}: {card.state}"
 
 
 def card_blocks(card: Card, *, progress: tuple[int, int] | None = None) -> list[Block]:

@@ -28,7 +28,7 @@ def campaign_from_block_id(block_id: str) -> str:
 
 
 def onboarding_text(state: Onboarding) -> str:
-    return f"Joining {state.campaign}: " + ("all set" if state.complete else "a few steps first")
+    return f"Joining {escape(state.campaign)}: " + ("all set" if state.complete else "a few steps first")
 
 
 def onboarding_blocks(state: Onboarding) -> list[Block]:

@@ -17,12 +17,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from adapters.slack.deps import SlackDeps
+from adapters.slack.mrkdwn import escape
 from bot.errors import CrowdrankError
 
 
 async def tell_user(error: Exception, body: dict[str, Any], context: AsyncBoltContext) -> None:
     if isinstance(error, CrowdrankError):
-        text = f":no_entry: {error}"
+        text = f":no_entry: {escape(str(error))}"  # errors may quote what the user typed
     else:
         context.logger.error("listener failed", exc_info=error)
         text = ":warning: Something went wrong on our side; the error was logged. Please try again."

@@ -9,13 +9,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import flows
 from adapters.slack.deps import PLATFORM, SlackDeps
 from adapters.slack.listeners.join import join_campaign
+from adapters.slack.mrkdwn import escape
 from bot import labelers
 
 
 async def join(deps: SlackDeps, client: AsyncWebClient, command: dict[str, Any], args: list[str]) -> str:
     campaign = await flows.resolve_campaign(deps, " ".join(args) or None)
     await join_campaign(deps, client, command["team_id"], command["user_id"], campaign)
-    return f"Welcome! I have sent you a direct message to get started with *{campaign}*."
+    return f"Welcome! I have sent you a direct message to get started with *{escape(campaign)}*."
 
 
 async def rank(deps: SlackDeps, client: AsyncWebClient, command: dict[str, Any], args: list[str]) -> str:

@@ -44,7 +44,7 @@ async def invite(deps: SlackDeps, client: AsyncWebClient, command: dict[str, Any
         channel = match.group(1) or match.group(2)
     async with deps.database.session() as session:
         campaign = await campaigns.get_campaign(session, name)
-    await flows.post(client, channel, f"Join the ranking campaign {name}",
+    await flows.post(client, channel, f"Join the ranking campaign {escape(name)}",
                      invitation_blocks(campaign.name, campaign.criterion))
     return f"Invitation to *{escape(name)}* posted in <#{channel}>."
 
