@@ -106,6 +106,11 @@ def _truth_report(truth: Truth, rankings: RankingSet, consensus: dict[tuple[str,
     planted = np.isin(rankings.item_ids.astype(str), sorted(truth.contested))
     top = contest.top(int(planted.sum()))
     found = int(planted[top].sum()) if len(top) else 0
+    scored = ~np.isnan(contest.score)
+    hit, miss = contest.score[scored & planted], contest.score[scored & ~planted]
+    # AUC: the chance that a planted item scores above an unplanted one (ties count half)
+    auc = float(((hit[:, None] > miss[None, :]).mean() + 0.5 * (hit[:, None] == miss[None, :]).mean())
+                if len(hit) and len(miss) else float("nan"))
     return {
         "recovery": recovery,
         "spammers": {"threshold": threshold, "spammers": int(spammer.sum()), "flagged": int(flagged.sum()),
@@ -114,7 +119,7 @@ def _truth_report(truth: Truth, rankings: RankingSet, consensus: dict[tuple[str,
                      "recall": hits / spammer.sum() if spammer.any() else float("nan")},
         "contested": {"planted": int(planted.sum()), "found_in_top": found, "top_n": int(len(top)),
                       "precision": found / len(top) if len(top) else float("nan"),
-                      "chance": float(planted.mean()) if len(planted) else float("nan")},
+                      "chance": float(planted.mean()) if len(planted) else float("nan"), "auc": auc},
     }
 
 

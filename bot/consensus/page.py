@@ -114,7 +114,7 @@ def _truth(s: dict) -> str:
             f"score; the crowd has {sp['spammers']} spammers. Precision {_num(sp['precision'])}, recall "
             f"{_num(sp['recall'])}.</p><p>Contested items: {co['found_in_top']} of the top {co['top_n']} are among "
             f"the {co['planted']} the simulator planted (precision {_num(co['precision'])}, chance "
-            f"{_num(co['chance'])}).</p>")
+            f"{_num(co['chance'])}); a planted item outscores an unplanted one with probability {_num(co['auc'])}.</p>")
 
 
 def render_page(campaign: str, analysis: Analysis, figures: dict[str, str],

@@ -15,6 +15,8 @@ from bot.consensus.aggregate import ConsensusOrders
 from bot.consensus.data import RankingSet
 from bot.consensus.metrics import pair_signs, rowwise_tau_b
 
+WITHIN_PRIOR_PAIRS = 30.0
+
 __all__ = ["RegionMatrix", "region_votes", "region_matrix", "ContestScores", "contest_scores", "consensus_tau"]
 
 
@@ -79,11 +81,13 @@ class ContestScores:
         return defined[order[:n]]
 
 
-def contest_scores(rankings: RankingSet) -> ContestScores:
+def contest_scores(rankings: RankingSet, prior_pairs: float = WITHIN_PRIOR_PAIRS) -> ContestScores:
     """How much more labelers from different regions disagree on an item than labelers from the same region.
 
     Subtracting the within-region disagreement separates "regions want different things" from "this item is
-    just hard". Items without same-region pairs use the campaign-wide within-region disagreement instead."""
+    just hard". An item's own within-region figure rests on few ranking pairs, so it is shrunk toward the
+    campaign-wide within-region disagreement with the weight of `prior_pairs` ranking pairs (empirical Bayes):
+    a handful of same-region pairs cannot swing the score."""
     counts = _sign_counts(rankings)
     p = counts.shape[1] // 3
     total = counts.sum(axis=2)
@@ -97,7 +101,8 @@ def contest_scores(rankings: RankingSet) -> ContestScores:
         between = np.where(cross_pairs > 0, 1 - (all_agree - same) / (cross_pairs * p), np.nan)
         within = np.where(same_pairs > 0, 1 - same / (same_pairs * p), np.nan)
         pooled = 1 - same.sum() / (same_pairs.sum() * p) if same_pairs.sum() > 0 else 0.0
-    score = between - np.where(np.isnan(within), pooled, within)
+    shrunk = (np.nan_to_num(within) * same_pairs + pooled * prior_pairs) / (same_pairs + prior_pairs)
+    score = between - shrunk
     return ContestScores(score, between, within, cross_pairs)
 
 
