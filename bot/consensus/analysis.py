@@ -22,7 +22,7 @@ from bot.consensus.truth import Truth
 
 __all__ = ["Analysis", "analyze", "clean"]
 
-TRUST_THRESHOLD = 0.5  # labelers below this trust count as flagged spammers in the recovery check
+TRUST_THRESHOLD = 0.5  # default for plain rankings; the report passes bot.quality.TRUST_THRESHOLD
 TIME_BINS = 12
 
 

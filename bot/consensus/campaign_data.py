@@ -1,7 +1,8 @@
 """Read a campaign's rankings into a `RankingSet` and write its consensus orders to the `consensus` table.
 
-Both are async services on a fresh session: reads select plain columns (no ORM objects) so a large campaign loads
-fast; the write replaces the campaign's consensus rows in one transaction (all or nothing).
+Both are async services on a session without an open transaction: reads select plain columns (no ORM objects)
+so a large campaign loads fast; the write replaces the campaign's consensus rows in one transaction (all or
+nothing).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.campaigns import get_campaign
 from bot.consensus.aggregate import ConsensusOrders
 from bot.consensus.data import RankingRecord, RankingSet
 from bot.errors import StateError
+from bot.unit_of_work import transaction
 from storage.models import Campaign, Completion, Consensus, Item, Labeler, Prompt, Ranking, utcnow
 
 __all__ = ["CampaignRankings", "load_rankings", "item_texts", "write_consensus"]
@@ -33,7 +35,7 @@ class CampaignRankings:
 
 async def load_rankings(session: AsyncSession, campaign_name: str) -> CampaignRankings:
     """All submitted rankings of a campaign; StateError when there are none yet."""
-    async with session.begin():
+    async with transaction(session):
         campaign = await get_campaign(session, campaign_name)
         slots = (await session.exec(
             select(Item.id, Completion.id, Prompt.external_id)
@@ -69,7 +71,7 @@ async def item_texts(session: AsyncSession, item_ids: list[int]) -> dict[int, tu
     """Item.id -> (prompt text, {completion id: text}) for the few items the report quotes."""
     if not item_ids:
         return {}
-    async with session.begin():
+    async with transaction(session):
         rows = (await session.exec(
             select(Item.id, Prompt.text, Completion.id, Completion.text)
             .join(Prompt, col(Prompt.id) == col(Item.prompt_id))
@@ -102,7 +104,7 @@ async def write_consensus(session: AsyncSession, campaign_id: int, rankings: Ran
     """Replace the campaign's consensus rows with these orders; returns how many rows were written."""
     rows = [row for (scope, method), orders in consensus.items()
             for row in consensus_rows(campaign_id, rankings, scope, method, orders, kendall_w.get(scope))]
-    async with session.begin():
+    async with transaction(session):
         await session.exec(delete(Consensus)  # type: ignore[call-overload]
                            .where(col(Consensus.campaign_id) == campaign_id))
         for start in range(0, len(rows), 5000):

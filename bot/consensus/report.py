@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 from sqlmodel import col, select
 
-from bot.consensus.analysis import TRUST_THRESHOLD, Analysis, analyze
+from bot.consensus.analysis import Analysis, analyze
 from bot.consensus.campaign_data import item_texts, load_rankings, write_consensus
 from bot.consensus.page import render_page
 from bot.consensus.plots import figures
 from bot.consensus.truth import read_truth, truth_path
 from bot.database import Database
 from bot.errors import InputError
+from bot.quality import TRUST_THRESHOLD
 from bot.settings import get_settings
 from storage.models import Labeler
 
