@@ -2,7 +2,7 @@
 RewardTrainer (every pair encoded on its own), in the same run, on the same backbone, data, inputs, sequence
 length, batch (in pairs), schedule, CPU threads and precision (fp32), with both validation accuracies.
 
-    .venv/bin/python bench/train_speed.py          # 120 training prompts x K=4 (720 pairs), 1 epoch each
+    .venv/bin/python bench/train_speed.py          # 96 training prompts x K=4 (576 pairs), 1 epoch each
     .venv/bin/python bench/train_speed.py --quick  # a small run that finishes in well under a minute
 
 Data: K = 4 completions per prompt from HH-RLHF, ranked best first: the prompt's own chosen reply, its own
@@ -143,10 +143,10 @@ def run_trl(train_groups: list[PromptGroup], val_groups, config: TrainConfig, pa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="24 training prompts, shorter inputs")
-    parser.add_argument("--prompts", type=int, default=120, help="training prompts (6 pairs each)")
-    parser.add_argument("--val-prompts", type=int, default=80)
-    parser.add_argument("--batch-prompts", type=int, default=4, help="prompts per step (x6 pairs for TRL)")
-    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--prompts", type=int, default=96, help="training prompts (6 pairs each)")
+    parser.add_argument("--val-prompts", type=int, default=64)
+    parser.add_argument("--batch-prompts", type=int, default=8, help="prompts per step (x6 pairs for TRL)")
+    parser.add_argument("--max-length", type=int, default=96)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--threads", type=int, default=2)

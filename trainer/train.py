@@ -117,7 +117,7 @@ def _loop(model, tokenizer, train_groups, val_groups, config: TrainConfig, devic
         step, start_epoch, pairs_seen = resume(checkpoint, model, optimizer, schedule, config)
         for _ in range(start_epoch):  # replay the batch order so a resumed run equals an uninterrupted one
             batches(train_groups, config.batch_prompts, rng)
-    started = time.perf_counter()
+    started, pairs_now = time.perf_counter(), 0
     bar = tqdm(total=total_steps, initial=step, desc="train", unit="step", disable=not progress, leave=False)
     for epoch in range(start_epoch, config.epochs):
         model.train()
@@ -132,6 +132,7 @@ def _loop(model, tokenizer, train_groups, val_groups, config: TrainConfig, devic
             schedule.step()
             step += 1
             pairs_seen += batch.pairs
+            pairs_now += batch.pairs
             bar.update(1)
             bar.set_postfix(epoch=epoch + 1, loss=f"{loss_value:.3f}")
             if on_step is not None:
@@ -144,7 +145,7 @@ def _loop(model, tokenizer, train_groups, val_groups, config: TrainConfig, devic
     return {"val_accuracy": validation["accuracy"], "val_loss": validation["loss"], "val_pairs": validation["pairs"],
             "val_interval95": validation["interval95"], "steps": step, "pairs_seen": pairs_seen,
             "train_prompts": len(train_groups), "val_prompts": len(val_groups),
-            "train_seconds": round(seconds, 2), "pairs_per_second": round(pairs_seen / seconds, 2) if seconds else 0.0}
+            "train_seconds": round(seconds, 2), "pairs_per_second": round(pairs_now / seconds, 2) if seconds else 0.0}
 
 
 def save_checkpoint(path: Path, model, optimizer, schedule, config: TrainConfig, step: int, epoch: int,
