@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from bot import campaigns
 from bot.database import Database
+from bot.labelers import PREFER_NOT_TO_SAY
 from bot.prompt_files import CompletionRecord, PromptRecord
 from storage.models import Assignment, Completion, Item, Labeler, Ranking
 
@@ -28,8 +29,9 @@ class Planted:
 
 
 async def populate(database: Database, *, name: str = "planted", items: int = 12, contested: int = 3,
-                   per_region: int = 3, seed: int = 0) -> Planted:
-    """`per_region` honest labelers in West and East rank every item; North has nobody (a region with no votes)."""
+                   per_region: int = 3, undisclosed: int = 0, seed: int = 0) -> Planted:
+    """`per_region` honest labelers in West and East rank every item; North has nobody (a region with no votes);
+    `undisclosed` honest labelers "prefer not to say" their region."""
     rng = np.random.default_rng(seed)
     k = 4
     prompts = [PromptRecord(f"p{i}", f"Prompt <b>{i}</b> & friends") for i in range(items)]
@@ -49,6 +51,7 @@ async def populate(database: Database, *, name: str = "planted", items: int = 12
         item_ids = sorted(completion_ids)
         planted = item_ids[:contested]
         people = [(region, "honest") for region in ("West", "East") for _ in range(per_region)]
+        people += [(PREFER_NOT_TO_SAY, "honest")] * undisclosed
         people.append(("West", "in_order"))
         labelers = []
         for n, (region, kind) in enumerate(people):

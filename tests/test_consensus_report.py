@@ -111,7 +111,7 @@ def test_cli_report_and_errors(home: Path, tmp_path: Path) -> None:
     async def fill() -> Planted:
         database = Database(url)
         try:
-            return await populate(database, items=6, contested=1, per_region=2)
+            return await populate(database, items=6, contested=1, per_region=2, undisclosed=1)
         finally:
             await database.dispose()
 
@@ -120,6 +120,9 @@ def test_cli_report_and_errors(home: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", planted.campaign, "--out", str(out), "--resamples", "50", "--identify"])
     assert result.exit_code == 0, result.output
     assert "pairwise agreement" in result.output and str(out / "report.html") in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["rankings_without_region"] == 6  # "prefer not to say" counts overall, in no region
+    assert set(summary["regions"]) == set(REGIONS) and summary["rankings"] == 6 * len(planted.labelers)
     with (out / "labelers.csv").open() as handle:
         assert {row["user_id"] for row in csv.DictReader(handle)} == {f"u{n}" for n in range(len(planted.labelers))}
 

@@ -19,6 +19,7 @@ from bot.campaigns import get_campaign
 from bot.consensus.aggregate import ConsensusOrders
 from bot.consensus.data import RankingRecord, RankingSet
 from bot.errors import StateError
+from bot.labelers import PREFER_NOT_TO_SAY
 from bot.unit_of_work import transaction
 from storage.models import Campaign, Completion, Consensus, Item, Labeler, Prompt, Ranking, utcnow
 
@@ -57,8 +58,10 @@ async def load_rankings(session: AsyncSession, campaign_name: str) -> CampaignRa
     for item_id, completion_id, external_id in slots:
         completions[item_id].append(completion_id)
         prompt_ids[item_id] = external_id
+    # "prefer not to say" is no region to compare: those rankings count overall, and as rankings without region
     records = [RankingRecord(item=item_id, labeler=pseudonym, best_first=best_first, ties=ties or (),
-                             region=region, shown_order=shown_order or (), created_at=created_at,
+                             region=None if region == PREFER_NOT_TO_SAY else region,
+                             shown_order=shown_order or (), created_at=created_at,
                              ranking_id=ranking_id)
                for ranking_id, item_id, pseudonym, region, best_first, ties, shown_order, created_at in rows]
     rankings = RankingSet.from_records(records, completions=completions, region_names=campaign.regions)
