@@ -199,3 +199,17 @@ def test_cli_pairs_writes_the_file_and_reports_bad_input(home: Path, tmp_path: P
     assert bad.exit_code == 2 and "field 'out'" in bad.output
     missing = runner.invoke(app, ["pairs", "nope", "--out", str(out)])
     assert missing.exit_code == 2 and "no campaign named 'nope'" in missing.output
+
+
+def test_bad_parquet_files_name_file_row_and_field(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    garbage = tmp_path / "garbage.parquet"
+    garbage.write_bytes(b"not parquet at all")
+    with pytest.raises(InputError, match=r"garbage.parquet: not a Parquet file"):
+        read(garbage)
+    table = pa.table({"prompt": ["p", "p"], "chosen": ["a", "b"], "rejected": ["b", None]})
+    pq.write_table(table, tmp_path / "nulls.parquet")
+    with pytest.raises(InputError, match=r"nulls.parquet:2 field 'rejected': must be a non-empty string"):
+        read(tmp_path / "nulls.parquet")
