@@ -5,7 +5,8 @@ the next item is a short walk of the index `ix_item_pool (campaign_id, full, shu
 (wrapping around), never a count or `ORDER BY random()` over the pool. Why it is correct under concurrency: a
 lease is the conditional `UPDATE item SET leased = leased + 1 WHERE id = ? AND submitted + leased < votes`
 (a row lock on PostgreSQL, BEGIN IMMEDIATE on SQLite); the labeler's enrollment row is locked first, so one
-labeler's requests run one at a time; and (item, labeler) is unique in the table.
+labeler's requests run one at a time; (item, labeler) is unique in the table, and a partial unique index allows
+one open assignment per labeler and campaign.
 
 Balanced policy: among the first WINDOW candidates from the random key, items with no open or submitted
 assignment from the labeler's region come first. On a small pool the window covers everything (exact); on a
@@ -96,8 +97,8 @@ def _not_mine(labeler_id: int):  # type: ignore[no-untyped-def]
                            Assignment.state != "expired")
 
 
-def _expired_mine(labeler_id: int):  # type: ignore[no-untyped-def]
-    return exists().where(Assignment.item_id == Item.id, Assignment.labeler_id == labeler_id,
+def _expired_mine(item_id, labeler_id: int):  # type: ignore[no-untyped-def]
+    return exists().where(Assignment.item_id == item_id, Assignment.labeler_id == labeler_id,
                           Assignment.state == "expired")
 
 
@@ -108,17 +109,28 @@ def _prefers_region(campaign: Campaign, labeler: Labeler) -> bool:
 async def _candidates(session: AsyncSession, campaign: Campaign, labeler: Labeler,
                       start: float) -> list[tuple[int, bool]]:
     """Up to WINDOW open items from a random key onwards (wrapping), the labeler's region lacking first; each
-    with whether the labeler has an expired lease on it (that row is re-opened instead of inserted)."""
-    has_region = exists().where(Assignment.item_id == Item.id, Assignment.region == labeler.region,
-                                col(Assignment.state).in_(("open", "submitted")))
-    region_column = has_region if _prefers_region(campaign, labeler) else false()
-    base = (select(Item.id, region_column.label("has_region"), _expired_mine(labeler.id or 0).label("reopen"))
+    with whether the labeler has an expired lease on it (that row is re-opened instead of inserted).
+
+    The region and expiry checks sit in an outer query over the limited window, so the planner runs them 64
+    times by index instead of hashing every assignment of the region (PostgreSQL does that otherwise)."""
+    labeler_id = labeler.id or 0
+    pool = (select(Item.id, Item.shuffle_key)
             .where(Item.campaign_id == campaign.id, Item.full == false(), Item.is_gold == false(),
-                   _not_mine(labeler.id or 0))
-            .order_by(col(Item.shuffle_key)).limit(WINDOW))
-    rows = list((await session.exec(base.where(Item.shuffle_key >= start))).all())
+                   _not_mine(labeler_id))
+            .order_by(col(Item.shuffle_key)))
+
+    async def window(condition, size: int) -> list:  # type: ignore[no-untyped-def]
+        inner = pool.where(condition).limit(size).subquery()
+        has_region = exists().where(Assignment.item_id == inner.c.id, Assignment.region == labeler.region,
+                                    col(Assignment.state).in_(("open", "submitted")))
+        region_column = has_region if _prefers_region(campaign, labeler) else false()
+        outer = select(inner.c.id, region_column, _expired_mine(inner.c.id, labeler_id)).order_by(
+            inner.c.shuffle_key)
+        return list((await session.exec(outer)).all())
+
+    rows = await window(Item.shuffle_key >= start, WINDOW)
     if len(rows) < WINDOW:
-        rows += (await session.exec(base.where(Item.shuffle_key < start).limit(WINDOW - len(rows)))).all()
+        rows += await window(Item.shuffle_key < start, WINDOW - len(rows))
     lacking = [(item_id, bool(reopen)) for item_id, has, reopen in rows if not has]
     return lacking + [(item_id, bool(reopen)) for item_id, has, reopen in rows if has]
 
@@ -146,7 +158,7 @@ async def _take_slot(session: AsyncSession, item_id: int, votes: int) -> bool:
 async def _lease_gold(session: AsyncSession, campaign: Campaign, labeler_id: int,
                       rng: random.Random) -> tuple[int, bool] | None:
     """Gold items are checks, not votes: any labeler may get each one once, with no cap."""
-    gold = (await session.exec(select(Item.id, _expired_mine(labeler_id)).where(
+    gold = (await session.exec(select(Item.id, _expired_mine(Item.id, labeler_id)).where(
         Item.campaign_id == campaign.id, Item.is_gold == true(), _not_mine(labeler_id)))).all()
     if not gold:
         return None

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.campaigns import get_campaign
 from bot.errors import InputError, NotAllowed, NotFound, StateError
 from bot.unit_of_work import transaction
-from storage.models import Assignment, Campaign, Enrollment, Item, Labeler, utcnow
+from storage.models import Assignment, Campaign, Enrollment, Item, Labeler, new_pseudonym, utcnow
 
 PREFER_NOT_TO_SAY = "prefer not to say"
 PLATFORMS = ("slack", "discord", "sim", "cli")
@@ -67,7 +67,7 @@ async def register_labeler(session: AsyncSession, platform: str, workspace: str,
         raise InputError("workspace and user id must not be empty", field="user_id")
     async with transaction(session):
         statement = _insert(session)(Labeler).values(
-            platform=platform, workspace=workspace, user_id=user_id, pseudonym=Labeler().pseudonym,
+            platform=platform, workspace=workspace, user_id=user_id, pseudonym=new_pseudonym(),
             display_name=display_name, suggested_region=suggested_region, status="active", created_at=utcnow(),
         ).on_conflict_do_nothing(index_elements=["platform", "workspace", "user_id"])
         await session.exec(statement)  # type: ignore[call-overload]
