@@ -29,3 +29,5 @@ async def test_report_finds_the_planted_contested_items(sqlite_url: str, tmp_pat
     assert contested["precision"] > contested["chance"]
     for method in ("bradley_terry", "borda", "ranked_pairs"):
         assert truth["recovery"][method]["mean_tau"] > 0.2
+    for region in ("Africa", "Europe"):  # each region's own consensus finds that region's own true order
+        assert truth["region_recovery"][region]["mean_tau"] > truth["recovery"]["bradley_terry"]["mean_tau"]

@@ -98,6 +98,13 @@ def _truth_report(truth: Truth, rankings: RankingSet, consensus: dict[tuple[str,
         recovery[method] = {"mean_tau": float(np.nanmean(tau)) if use.any() else float("nan"),
                             "exact_share": float(np.mean(tau > 1 - 1e-9)) if use.any() else float("nan"),
                             "items": int(use.sum())}
+    regional = {}
+    for region, true_ranks in truth.region_ranks.items():
+        orders = consensus.get((region, "bradley_terry"))
+        use = (~np.isnan(true_ranks).any(axis=1)) & (orders.n > 0) if orders is not None else np.zeros(0, bool)
+        if use.any():
+            tau = metrics.rowwise_tau_b(orders.scores[use], -true_ranks[use])  # type: ignore[union-attr]
+            regional[region] = {"mean_tau": float(np.nanmean(tau)), "items": int(use.sum())}
     kinds = np.array([truth.labeler_kind.get(str(key), "unknown") for key in labelers["key"]])
     spammer = np.isin(kinds, ["random", "in_order"])
     trusted = ~np.isnan(labelers["trust"])
@@ -113,6 +120,7 @@ def _truth_report(truth: Truth, rankings: RankingSet, consensus: dict[tuple[str,
                 if len(hit) and len(miss) else float("nan"))
     return {
         "recovery": recovery,
+        "region_recovery": regional,  # each region's Bradley-Terry consensus against that region's true order
         "spammers": {"threshold": threshold, "spammers": int(spammer.sum()), "flagged": int(flagged.sum()),
                      "with_trust": int(trusted.sum()), "true_positives": hits,
                      "precision": hits / flagged.sum() if flagged.any() else float("nan"),

@@ -107,6 +107,11 @@ def _truth(s: dict) -> str:
         return ""
     rows = "".join(f"<tr><td>{_e(m)}</td><td>{_num(r['mean_tau'])}</td><td>{_num(r['exact_share'])}</td>"
                    f"<td>{r['items']}</td></tr>" for m, r in truth["recovery"].items())
+    regional = "".join(f"<tr><td>{_e(region)}</td><td>{_num(r['mean_tau'])}</td><td>{r['items']}</td></tr>"
+                       for region, r in truth.get("region_recovery", {}).items())
+    if regional:
+        rows += "<tr><th colspan=\"4\">each region's Bradley-Terry consensus against its own true order</th></tr>"
+        rows += regional
     sp, co = truth["spammers"], truth["contested"]
     return (f"<h2>Simulated crowd: recovery of the hidden truth</h2><table><tr><th>aggregation</th><th>mean tau with "
             f"true order</th><th>share exactly right</th><th>items</th></tr>{rows}</table>"
