@@ -111,5 +111,5 @@ async def write_consensus(session: AsyncSession, campaign_id: int, rankings: Ran
         await session.exec(delete(Consensus)  # type: ignore[call-overload]
                            .where(col(Consensus.campaign_id) == campaign_id))
         for start in range(0, len(rows), 5000):
-            await session.exec(insert(Consensus), params=rows[start:start + 5000])  # type: ignore[call-overload]
+            await session.exec(insert(Consensus.__table__), params=rows[start:start + 5000])  # type: ignore[call-overload]
     return len(rows)
