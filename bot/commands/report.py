@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from bot.database import Database, run
+from bot.progress import progress_bar
 
 
 def register(app: typer.Typer) -> None:
@@ -27,7 +28,9 @@ def register(app: typer.Typer) -> None:
 
         async def work(database: Database) -> Path:
             database.upgrade()
-            return await write_report(database, campaign, out, identify=identify, n_boot=resamples, progress=True)
+            with progress_bar("consensus rows", "row") as (on_start, on_batch):
+                return await write_report(database, campaign, out, identify=identify, n_boot=resamples,
+                                          progress=True, on_start=on_start, on_batch=on_batch)
 
         page = run(work)
         summary = json.loads((page.parent / "summary.json").read_text(encoding="utf-8"))

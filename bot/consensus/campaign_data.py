@@ -8,6 +8,7 @@ nothing).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,8 @@ from bot.unit_of_work import transaction
 from storage.models import Campaign, Completion, Consensus, Item, Labeler, Prompt, Ranking, utcnow
 
 __all__ = ["CampaignRankings", "load_rankings", "item_texts", "write_consensus"]
+
+INSERT_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -103,13 +106,21 @@ def consensus_rows(campaign_id: int, rankings: RankingSet, scope: str, method: s
 
 async def write_consensus(session: AsyncSession, campaign_id: int, rankings: RankingSet,
                           consensus: dict[tuple[str, str], ConsensusOrders],
-                          kendall_w: dict[str, np.ndarray]) -> int:
-    """Replace the campaign's consensus rows with these orders; returns how many rows were written."""
+                          kendall_w: dict[str, np.ndarray], *, on_start: Callable[[int], None] | None = None,
+                          on_batch: Callable[[int], None] | None = None) -> int:
+    """Replace the campaign's consensus rows with these orders; returns how many rows were written.
+
+    A Core insert of the table, in chunks: the ORM bulk path is about 4x slower for JSON rows."""
     rows = [row for (scope, method), orders in consensus.items()
             for row in consensus_rows(campaign_id, rankings, scope, method, orders, kendall_w.get(scope))]
+    if on_start:
+        on_start(len(rows))
     async with transaction(session):
         await session.exec(delete(Consensus)  # type: ignore[call-overload]
                            .where(col(Consensus.campaign_id) == campaign_id))
-        for start in range(0, len(rows), 5000):
-            await session.exec(insert(Consensus.__table__), params=rows[start:start + 5000])  # type: ignore[call-overload]
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[start:start + INSERT_CHUNK]
+            await session.exec(insert(Consensus.__table__), params=chunk)  # type: ignore[call-overload]
+            if on_batch:
+                on_batch(len(chunk))
     return len(rows)

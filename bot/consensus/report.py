@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -97,8 +98,13 @@ async def _identities(database: Database, keys: list[str]) -> dict[str, tuple[st
 
 
 async def write_report(database: Database, campaign_name: str, out_dir: Path | str, *, identify: bool = False,
-                       n_boot: int = 1000, progress: bool = False, home: Path | None = None) -> Path:
-    """Write the report folder and the campaign's consensus rows; returns the path of report.html."""
+                       n_boot: int = 1000, progress: bool = False, home: Path | None = None,
+                       on_start: Callable[[int], None] | None = None,
+                       on_batch: Callable[[int], None] | None = None) -> Path:
+    """Write the report folder and the campaign's consensus rows; returns the path of report.html.
+
+    `progress` shows the analysis steps on stderr; `on_start(total)` / `on_batch(done)` follow the consensus rows
+    as they are written (see bot/progress.py)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError("report output exists and is not a folder", file=str(out))
@@ -110,7 +116,7 @@ async def write_report(database: Database, campaign_name: str, out_dir: Path | s
     kendall_w = {"all": analysis.item_w, **analysis.region_w}
     async with database.session() as session:
         written = await write_consensus(session, loaded.campaign.id or 0, loaded.rankings, analysis.consensus,
-                                        kendall_w)
+                                        kendall_w, on_start=on_start, on_batch=on_batch)
         texts = await item_texts(session, [int(loaded.rankings.item_ids[i]) for i in analysis.contested])
     pictures = await asyncio.to_thread(figures, analysis)
     names = await _identities(database, [str(k) for k in loaded.rankings.labeler_keys]) if identify else None
