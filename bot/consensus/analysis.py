@@ -142,8 +142,7 @@ def analyze(rankings: RankingSet, *, trust: np.ndarray | None = None, truth: Tru
     steps.set_postfix_str("agreement metrics")
     agreement = metrics.pairwise_agreement(rankings)
     w_per_item = metrics.kendall_w_per_item(rankings)
-    w_stat = metrics.ItemStatistic("kendall_w", np.column_stack(
-        [np.nan_to_num(w_per_item), ~np.isnan(w_per_item)]), metrics.kendall_w(rankings).finish)
+    w_stat = metrics.kendall_w(rankings, w_per_item)
     coincidence = metrics.coincidences(rankings)
     alpha_o = metrics.alpha_statistic(rankings, "ordinal", coincidence)
     alpha_i = metrics.alpha_statistic(rankings, "interval", coincidence)

@@ -129,7 +129,10 @@ class RankingSet:
         if np.any(np.sort(order, axis=1) != np.arange(k)):
             bad = int(np.flatnonzero(np.any(np.sort(order, axis=1) != np.arange(k), axis=1))[0])
             raise InputError(f"ranking {bad} is not an order of the {k} completions", field="best_first")
-        n_items = int(item.max()) + 1 if item_ids is None and n else len(item_ids) if item_ids is not None else 0
+        if item_ids is not None:
+            n_items = len(item_ids)
+        else:
+            n_items = int(item.max()) + 1 if n else 0
         return cls(
             item=item, labeler=labeler,
             region=np.full(n, -1, dtype=np.int64) if region is None else np.asarray(region, dtype=np.int64),

@@ -121,9 +121,9 @@ def kendall_w_per_item(rankings: RankingSet) -> np.ndarray:
     return np.where(ok, 12 * s / np.where(ok, denominator, 1), np.nan)
 
 
-def kendall_w(rankings: RankingSet) -> ItemStatistic:
-    """Mean of the per-item W over items where it is defined."""
-    w = kendall_w_per_item(rankings)
+def kendall_w(rankings: RankingSet, per_item: np.ndarray | None = None) -> ItemStatistic:
+    """Mean of the per-item W over items where it is defined (pass `per_item` to reuse a computed W)."""
+    w = kendall_w_per_item(rankings) if per_item is None else per_item
     defined = ~np.isnan(w)
     return ItemStatistic("kendall_w", np.column_stack([np.where(defined, w, 0.0), defined]), _ratio)
 
