@@ -22,6 +22,7 @@ from bot.prompt_files import PromptRecord
 from storage.migrate import upgrade
 from storage.models import Consensus, Labeler
 from tests.consensus_helpers import REGIONS, Planted, populate
+from trainer.pairs import export_pairs
 
 runner = CliRunner()
 SUMMARY_KEYS = ("items", "rankings", "labelers", "pairwise_agreement", "kendall_w", "krippendorff_alpha", "regions",
@@ -96,6 +97,13 @@ async def test_report_end_to_end(database: Database, tmp_path: Path) -> None:
         assert ("North", method) not in counts
     assert one.best_first == planted.completion_ids[planted.item_ids[-1]]  # an uncontested item: the true order
     assert set(one.scores) == {str(c) for c in one.best_first} and one.n_rankings == len(planted.labelers)
+
+    # the contract with trainer/: `crowdrank pairs --mode consensus` reads these rows, globally and per region
+    exported = export_pairs(database.url, planted.campaign, tmp_path / "pairs.jsonl", mode="consensus")
+    assert exported.pairs == len(planted.item_ids) * 6  # k = 4: six pairs per item
+    east = export_pairs(database.url, planted.campaign, tmp_path / "east.jsonl", mode="consensus", scope="East",
+                        method="ranked_pairs")
+    assert east.pairs == len(planted.item_ids) * 6
 
     await write_report(database, planted.campaign, out, n_boot=50, home=home)  # a re-run replaces, never adds
     async with database.session() as session:
