@@ -28,6 +28,10 @@ def _num(value: object, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else _e(value)
 
 
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
 def _ci(pair: list | None) -> str:
     if not pair or pair[0] is None:
         return "n/a"
@@ -67,6 +71,7 @@ def _regions(s: dict) -> str:
                     f"<td>{_num(r['tau_with_global'])}</td>{cells}</tr>")
     return (f"<table><tr><th>region</th><th>rankings</th><th>labelers</th><th>items</th><th>agreement within</th>"
             f"<th>tau with global consensus</th>{head}</tr>{''.join(rows)}</table>"
+            "<p class=\"note\">The last columns are the region × region agreement matrix (diagonal: within).</p>"
             f"<p class=\"note\">Rankings without a region: {s['rankings_without_region']}. A region with few rankings "
             "has a wide interval; n/a means no pair of rankings to compare.</p>")
 
@@ -136,8 +141,9 @@ agreement a tie agrees only with a tie. Intervals: {s['bootstrap']['resamples']}
 <h2>Regions</h2>{_img(figures, 'regions')}{_regions(s)}{_img(figures, 'matrix')}
 <h2>Agreement over time</h2>{_img(figures, 'timeline')}
 <h2>Labelers</h2>{_img(figures, 'trust')}
-<h2>Position bias</h2><p>The completion shown first was ranked first in {_num(bias['first_shown_ranked_first'])}
-{_ci(bias['ci'])} of {bias['rankings']} rankings; chance is {_num(bias['chance'])}.</p>
+<h2>Position bias</h2><p>The completion shown first was ranked first in {_pct(bias['first_shown_ranked_first'])}
+(95% interval {_pct(bias['ci'][0])} to {_pct(bias['ci'][1])}) of {bias['rankings']} rankings with a stored shown
+order; chance is {_pct(bias['chance'])}.</p>
 {_truth(s)}
 <h2>Contested items</h2><p class="note">Items where labelers from different regions disagree most, beyond how much
 labelers of one region disagree. Orders per region are Borda consensus orders.</p>{_contested(analysis, texts)}
