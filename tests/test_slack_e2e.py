@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.assignment import expire_leases
 from tests.slack_emulator import action_ids
 from tests.slack_harness import CAMPAIGN, Rig, order_line, start_rig, texts
 
@@ -256,3 +258,18 @@ async def test_an_error_quoting_what_the_user_typed_cannot_ping(rig: Rig) -> Non
     (reply,) = await rig.emulator.wait_for(lambda: rig.emulator.ephemeral_to("U0MIA"))
     assert reply.startswith(":no_entry: no campaign named") and "&lt;!channel&gt;" in reply
     assert "<!channel>" not in reply
+
+
+async def test_a_click_on_an_expired_card_closes_it_and_offers_the_next(rig: Rig) -> None:
+    card = await rig.onboard("U0NIA")
+    a_id = action_ids(card.blocks)[0].split(":")[1]
+    async with rig.database.session() as session:
+        assert await expire_leases(session, now=datetime.now(UTC) + timedelta(days=1)) >= 1
+    await rig.slack.click("U0NIA", card, f"rank:{a_id}:0")
+    await rig.wait_update(card, 1)
+    assert action_ids(card.blocks) == ["next"] and "expired" in texts(card.blocks)
+    refusal = await rig.emulator.wait_for(lambda: rig.emulator.ephemeral_to("U0NIA")[1:])
+    assert "expired" in refusal[0]
+    await rig.slack.click("U0NIA", card, "next")
+    fresh = await rig.wait_message("DU0NIA", r"rank:", after=card)  # a new, open card in a new message
+    assert order_line(fresh).startswith("nothing placed")

@@ -4,6 +4,8 @@ onboarding step reaches the user's DM. Translation only — every decision is a 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -13,9 +15,9 @@ from adapters.slack.blocks.messages import notice_blocks
 from adapters.slack.blocks.onboarding import onboarding_blocks, onboarding_text
 from adapters.slack.deps import PLATFORM, SlackDeps
 from adapters.slack.regions import region_for_tz
-from bot import assignment, campaigns, labelers
+from bot import assignment, campaigns, labelers, ranking_session
 from bot.cards import Card
-from bot.errors import InputError, NotAllowed
+from bot.errors import InputError, NotAllowed, StateError
 from bot.labelers import Onboarding
 
 NO_UNFURL = {"unfurl_links": False, "unfurl_media": False}
@@ -88,6 +90,22 @@ async def show_card(client: AsyncWebClient, channel: str, card: Card, *, ts: str
         await update(client, channel, ts, card_text(card), blocks)
     else:
         await post(client, channel, card_text(card), blocks)
+
+
+@asynccontextmanager
+async def card_change(deps: SlackDeps, client: AsyncWebClient, assignment_id: int, labeler: int, channel: str,
+                      ts: str) -> AsyncIterator[None]:
+    """Changes to one card, one at a time and in arrival order. A change refused because the card is closed
+    (expired, skipped or submitted meanwhile) also re-renders the message closed, so its buttons go away."""
+    async with deps.card_lock(assignment_id):
+        try:
+            yield
+        except StateError:
+            async with deps.database.session() as session:
+                card = await ranking_session.show_card(session, assignment_id, labeler)
+            if card.state != "open":
+                await show_card(client, channel, card, ts=ts)
+            raise
 
 
 async def show_onboarding(client: AsyncWebClient, channel: str, state: Onboarding, *, ts: str | None = None) -> None:

@@ -26,7 +26,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             verb, assignment = action["action_id"].split(":")
             labeler = await flows.labeler_id(deps, context["team_id"], context["user_id"])
             channel, ts = flows.message_of(body)
-            async with deps.card_lock(int(assignment)):
+            async with flows.card_change(deps, client, int(assignment), labeler, channel, ts):
                 async with deps.database.session() as session:
                     card = await EDITS[verb](session, int(assignment), labeler)
                 await flows.show_card(client, channel, card, ts=ts)

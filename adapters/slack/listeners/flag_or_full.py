@@ -34,7 +34,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
                 return
             kind = choice.removeprefix("flag:")
             channel, ts = flows.message_of(body)
-            async with deps.card_lock(assignment):
+            async with flows.card_change(deps, client, assignment, labeler, channel, ts):
                 async with deps.database.session() as session:
                     card = await ranking_session.flag(session, assignment, labeler, index, kind)
                 await flows.show_card(client, channel, card, ts=ts)

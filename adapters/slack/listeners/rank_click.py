@@ -24,7 +24,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             assignment, index = action_ids.numbers(action_ids.RANK, action["action_id"])
             labeler = await flows.labeler_id(deps, context["team_id"], context["user_id"])
             channel, ts = flows.message_of(body)
-            async with deps.card_lock(assignment):
+            async with flows.card_change(deps, client, assignment, labeler, channel, ts):
                 async with deps.database.session() as session:
                     card = await ranking_session.click(session, assignment, labeler, index)
                 await flows.show_card(client, channel, card, ts=ts)

@@ -40,7 +40,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             reason = ((view["state"]["values"].get("reason") or {}).get("reason") or {}).get("value") or ""
             labeler = await flows.labeler_id(deps, context["team_id"], context["user_id"])
             assignment = int(where["assignment"])
-            async with deps.card_lock(assignment):
+            async with flows.card_change(deps, client, assignment, labeler, where["channel"], where["ts"]):
                 async with deps.database.session() as session:
                     card = await ranking_session.skip(session, assignment, labeler, reason=reason)
                 await flows.show_card(client, where["channel"], card, ts=where["ts"])

@@ -24,7 +24,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             (assignment,) = action_ids.numbers(action_ids.SUBMIT, action["action_id"])
             labeler = await flows.labeler_id(deps, context["team_id"], context["user_id"])
             channel, ts = flows.message_of(body)
-            async with deps.card_lock(assignment):
+            async with flows.card_change(deps, client, assignment, labeler, channel, ts):
                 async with deps.database.session() as session:
                     result = await ranking_session.submit(session, assignment, labeler)
                 await flows.show_card(client, channel, result.card, ts=ts, progress=(result.done, result.remaining))
