@@ -8,6 +8,7 @@ when the simulator's hidden truth is known — how well the consensus and the tr
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,6 +53,32 @@ class Analysis:
     labelers: dict[str, np.ndarray]
     timeline: dict[str, np.ndarray]
     region_w: dict[str, np.ndarray] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # per analysis step
+
+
+class _Steps:
+    """The analysis steps: a tqdm bar when asked for, and the seconds each step took (the benchmark prints them)."""
+
+    def __init__(self, total: int, progress: bool) -> None:
+        self.bar = tqdm(total=total, desc="consensus report", disable=not progress, unit="step")
+        self.seconds: dict[str, float] = {}
+        self._name: str | None = None
+        self._started = 0.0
+
+    def begin(self, name: str) -> None:
+        self._finish()
+        self._name, self._started = name, time.perf_counter()
+        self.bar.set_postfix_str(name)
+
+    def _finish(self) -> None:
+        if self._name is not None:
+            self.seconds[self._name] = time.perf_counter() - self._started
+            self.bar.update()
+            self._name = None
+
+    def close(self) -> None:
+        self._finish()
+        self.bar.close()
 
 
 def _interval(pair: tuple[float, float]) -> list[float]:
@@ -136,10 +163,10 @@ def analyze(rankings: RankingSet, *, trust: np.ndarray | None = None, truth: Tru
             methods: tuple[str, ...] = METHODS, progress: bool = False, seed: int = 0) -> Analysis:
     """Everything the report shows. `trust` is per labeler index (NaN = unknown); trust-weighted Bradley-Terry
     is added as method "bradley_terry_trust" when any trust is known."""
-    steps = tqdm(total=6, desc="consensus report", disable=not progress, unit="step")
+    steps = _Steps(6 if truth is not None else 5, progress)
     names = rankings.region_names
 
-    steps.set_postfix_str("agreement metrics")
+    steps.begin("agreement metrics")
     agreement = metrics.pairwise_agreement(rankings)
     w_per_item = metrics.kendall_w_per_item(rankings)
     w_stat = metrics.kendall_w(rankings, w_per_item)
@@ -150,23 +177,20 @@ def analyze(rankings: RankingSet, *, trust: np.ndarray | None = None, truth: Tru
     tau_stat = metrics.mean_loo_tau(rankings, per_ranking_tau)
     bias = metrics.position_bias(rankings)
     region_stats = [metrics.pairwise_agreement(rankings.subset(rankings.region == r)) for r in range(len(names))]
-    steps.update()
 
-    steps.set_postfix_str("bootstrap")
+    steps.begin("bootstrap")
     stats = [agreement, w_stat, alpha_o, alpha_i, tau_stat, bias, *region_stats]
     intervals = item_intervals(stats, n_boot=n_boot, seed=seed)
-    steps.update()
 
-    steps.set_postfix_str("aggregation")
+    steps.begin("aggregation")
     consensus = {("all", method): aggregate(rankings, method) for method in methods}
     weights = None
     if trust is not None and not np.isnan(trust).all():
         fill = float(np.nanmedian(trust))
         weights = np.nan_to_num(np.asarray(trust, dtype=np.float64), nan=fill)[rankings.labeler]
         consensus[("all", "bradley_terry_trust")] = bradley_terry(rankings, weights)
-    steps.update()
 
-    steps.set_postfix_str("regions")
+    steps.begin("regions")
     matrix = region_matrix(rankings)
     contest = contest_scores(rankings)
     region_w: dict[str, np.ndarray] = {}
@@ -184,15 +208,13 @@ def analyze(rankings: RankingSet, *, trust: np.ndarray | None = None, truth: Tru
             "pairwise_agreement": region_stats[r].value, "pairwise_agreement_ci": _interval(intervals[6 + r]),
             "tau_with_global": tau}
     no_region = int((rankings.region < 0).sum())
-    steps.update()
 
-    steps.set_postfix_str("labelers and time")
+    steps.begin("labelers and time")
     agree, total = metrics.ranking_agreement(rankings)
     labeler_tau = metrics.labeler_tau(rankings, per_ranking=per_ranking_tau)
     labelers = _labelers(rankings, labeler_tau, agree, total, trust)
     timeline = _timeline(rankings, agree, total)
     votes = rankings.votes_per_item()
-    steps.update()
 
     summary = {
         "items": int(rankings.n_items), "items_ranked": int((votes > 0).sum()), "rankings": int(rankings.n),
@@ -213,10 +235,9 @@ def analyze(rankings: RankingSet, *, trust: np.ndarray | None = None, truth: Tru
     }
     contested = contest.top(top_contested)
     if truth is not None:
-        steps.set_postfix_str("hidden truth")
+        steps.begin("hidden truth")
         summary["truth"] = _truth_report(truth, rankings, consensus, labelers, contest, trust_threshold)
-    steps.update()
     steps.close()
     return Analysis(rankings, clean(summary), consensus, w_per_item,  # type: ignore[arg-type]
                     agreement.finish(agreement.features) if len(agreement.features) else np.array([]),
-                    contest, contested, matrix, labelers, timeline, region_w)
+                    contest, contested, matrix, labelers, timeline, region_w, steps.seconds)
