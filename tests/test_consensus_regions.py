@@ -92,3 +92,14 @@ def test_summarize_plain_records() -> None:
     assert summary["regions"]["Asia"]["pairwise_agreement"] == pytest.approx(1 / 3)
     for key in ("items", "rankings", "labelers", "kendall_w", "krippendorff_alpha", "region_matrix"):
         assert key in summary
+
+
+@pytest.mark.parametrize("k", [2, 9])
+def test_summary_for_the_smallest_and_largest_k(k: int) -> None:
+    rs = random_set(8, n_items=30, k=k, votes=(2, 4))
+    summary = summarize(rs, n_boot=100)
+    assert summary["k"] == k and summary["rankings"] == rs.n
+    for key in ("pairwise_agreement", "kendall_w", "krippendorff_alpha", "krippendorff_alpha_interval", "loo_tau"):
+        value, (low, high) = summary[key], summary[f"{key}_ci"]
+        assert value is not None and low <= value <= high
+    assert set(summary["methods"]) == {"bradley_terry", "borda", "ranked_pairs"}
