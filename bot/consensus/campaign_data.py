@@ -7,12 +7,13 @@ nothing).
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import delete, insert
+from sqlalchemy import Row, delete, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -56,6 +57,12 @@ async def load_rankings(session: AsyncSession, campaign_name: str) -> CampaignRa
                 select(Ranking.labeler_id).where(Ranking.campaign_id == campaign.id))))).all()
     if not rows:
         raise StateError(f"campaign {campaign_name!r} has no rankings yet: nothing to report")
+    # building the arrays is CPU work (a second or two at 300,000 rankings): keep it off the event loop
+    return await asyncio.to_thread(_build, campaign, slots, rows, trust_rows)
+
+
+def _build(campaign: Campaign, slots: Sequence[Row], rows: Sequence[Row],
+           trust_rows: Sequence[Row]) -> CampaignRankings:
     completions: dict[int, list[int]] = defaultdict(list)
     prompt_ids: dict[int, str] = {}
     for item_id, completion_id, external_id in slots:
