@@ -193,3 +193,17 @@ def test_grouped_bootstrap_of_many_items_matches_the_item_bootstrap(monkeypatch:
     plain = item_intervals([statistic], n_boot=400)[0]
     assert grouped[0] < statistic.value < grouped[1]
     assert (grouped[1] - grouped[0]) == pytest.approx(plain[1] - plain[0], rel=0.2)
+
+
+def test_partial_overlap_compares_only_labelers_who_share_an_item() -> None:
+    """ana and bo share item 1, bo and cy share item 2, ana alone ranks item 3: three comparisons, never ana-cy."""
+    rs = RankingSet.from_records([
+        RankingRecord(1, "ana", ["a", "b", "c"]), RankingRecord(1, "bo", ["a", "b", "c"]),
+        RankingRecord(2, "bo", ["x", "y", "z"]), RankingRecord(2, "cy", ["z", "y", "x"]),
+        RankingRecord(3, "ana", ["p", "q", "r"]),
+    ])
+    assert metrics.pairwise_agreement(rs).value == pytest.approx(3 / 6)  # item 1 agrees on 3 of 3, item 2 on 0
+    assert metrics.pairwise_agreement(rs).value == pytest.approx(brute_agreement(rs))
+    tau = metrics.labeler_tau(rs).as_dict()
+    assert tau["ana"] == (pytest.approx(1.0), 1)  # item 3 has no other ranking: not counted
+    assert tau["bo"] == (pytest.approx(0.0), 2) and tau["cy"] == (pytest.approx(-1.0), 1)
