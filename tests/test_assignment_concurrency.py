@@ -36,11 +36,13 @@ def _worker(url: str, labelers: list[int], seed: int, results: multiprocessing.Q
                         if card is None:
                             active.remove(lab)
                             continue
-                        if rng.random() < 0.1:
+                        if not card.order and rng.random() < 0.1:
                             await rs.skip(session, card.assignment_id, lab, "race test")
                             continue
-                        for index in rng.sample(range(len(card.choices)), len(card.choices) - 1):
-                            await rs.click(session, card.assignment_id, lab, index)
+                        # the card may come back half-clicked by another process: place what is left
+                        for index in rng.sample(range(len(card.choices)), len(card.choices)):
+                            if not card.can_submit and index not in card.order:
+                                card = await rs.click(session, card.assignment_id, lab, index)
                         await rs.submit(session, card.assignment_id, lab)
                         submitted += 1
                     except (StateError, NotAllowed):  # another process moved the same card first
@@ -49,7 +51,11 @@ def _worker(url: str, labelers: list[int], seed: int, results: multiprocessing.Q
             await database.dispose()
         return submitted, refused
 
-    results.put(asyncio.run(main()))
+    try:
+        results.put(asyncio.run(main()))
+    except BaseException as error:  # report it to the test instead of dying silently
+        results.put(repr(error))
+        raise
 
 
 def test_processes_never_over_assign_or_duplicate(db_url: str) -> None:
@@ -68,6 +74,7 @@ def test_processes_never_over_assign_or_duplicate(db_url: str) -> None:
     for worker in workers:
         worker.start()
     outcomes = [results.get(timeout=120) for _ in workers]
+    assert all(isinstance(outcome, tuple) for outcome in outcomes), outcomes
     for worker in workers:
         worker.join(timeout=30)
         assert worker.exitcode == 0
