@@ -6,10 +6,10 @@ computing the same figure in the same run, on the same rankings.
     .venv/bin/python bench/consensus.py --quick    # 10,000 items
 
 References: naive brute-force pairwise agreement (every pair of rankings of an item, every completion pair),
-the closed form of Kendall's W per item, the `krippendorff` package (its fast `value_counts` input, built outside
-the timed part), `scipy.stats.kendalltau` per ranking against the leave-one-out mean, `choix.mm_pairwise` per
-item, and a plain per-item ranked pairs. Slow references run on a random subset of items; crowdrank is timed on
-the very same subset for the ratio (and on the full set in the first table).
+the closed form of Kendall's W per item, the `krippendorff` package (on its fast `value_counts` input, built
+from the rankings with one bincount), `scipy.stats.kendalltau` per ranking against the leave-one-out mean,
+`choix.mm_pairwise` per item, and a plain per-item ranked pairs. Slow references run on a random subset of items;
+crowdrank is timed on the very same subset for the ratio (and on the full set in the first table).
 """
 
 from __future__ import annotations
@@ -184,7 +184,6 @@ def compare(rs: RankingSet, subset_items: int, seed: int) -> list[tuple]:
     small = RankingSet(item=small.item, labeler=small.labeler, region=rs.region[keep], ranks=rs.ranks[keep],
                        item_ids=np.arange(int(chosen.sum())), completion_ids=small.completion_ids,
                        labeler_keys=rs.labeler_keys)
-    counts_full = value_counts(rs)
     rows = []
     cases: list[tuple[str, RankingSet, Callable[[], object], Callable[[], object], Callable[[object, object], float]]]
     cases = [
@@ -193,10 +192,10 @@ def compare(rs: RankingSet, subset_items: int, seed: int) -> list[tuple]:
         ("Kendall W (closed form per item)", small, lambda: metrics.kendall_w(small).value,
          lambda: closed_form_w(small), lambda a, b: abs(a - b)),
         ("Krippendorff alpha ordinal (krippendorff)", rs, lambda: metrics.krippendorff_alpha(rs, "ordinal"),
-         lambda: krippendorff.alpha(value_counts=counts_full, value_domain=1 + np.arange(2 * rs.k - 1) / 2,
+         lambda: krippendorff.alpha(value_counts=value_counts(rs), value_domain=1 + np.arange(2 * rs.k - 1) / 2,
                                     level_of_measurement="ordinal"), lambda a, b: abs(a - b)),
         ("Krippendorff alpha interval (krippendorff)", rs, lambda: metrics.krippendorff_alpha(rs, "interval"),
-         lambda: krippendorff.alpha(value_counts=counts_full, value_domain=1 + np.arange(2 * rs.k - 1) / 2,
+         lambda: krippendorff.alpha(value_counts=value_counts(rs), value_domain=1 + np.arange(2 * rs.k - 1) / 2,
                                     level_of_measurement="interval"), lambda a, b: abs(a - b)),
         ("LOO tau-b (scipy kendalltau per ranking)", small, lambda: float(np.nanmean(metrics.loo_tau(small))),
          lambda: scipy_tau(small), lambda a, b: abs(a - b)),

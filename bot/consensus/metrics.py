@@ -143,11 +143,11 @@ def coincidences(rankings: RankingSet) -> np.ndarray:
     m = counts.sum(axis=2)
     scale = np.where(m >= 2, 1 / np.maximum(m - 1, 1), 0.0)
     scaled = counts * scale[:, :, None]
-    matrix = np.einsum("iju,ijv->iuv", scaled, counts)
-    diagonal = np.arange(v)
-    matrix[:, diagonal, diagonal] -= scaled.sum(axis=1)
+    matrix = np.matmul(scaled.transpose(0, 2, 1), counts).reshape(n_items, v * v)  # batched (v x k) @ (k x v)
+    diagonal = np.arange(v) * (v + 1)
+    matrix[:, diagonal] -= scaled.sum(axis=1)
     upper_i, upper_j = np.triu_indices(v)
-    return matrix[:, upper_i, upper_j] * np.where(upper_i == upper_j, 1.0, 2.0)
+    return matrix[:, upper_i * v + upper_j] * np.where(upper_i == upper_j, 1.0, 2.0)
 
 
 def _alpha_finish(k: int, level: str) -> Callable[[np.ndarray], np.ndarray]:
