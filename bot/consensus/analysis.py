@@ -161,8 +161,9 @@ def _truth_report(truth: Truth, rankings: RankingSet, consensus: dict[tuple[str,
 def analyze(rankings: RankingSet, *, trust: np.ndarray | None = None, truth: Truth | None = None,
             n_boot: int = 1000, top_contested: int = 20, trust_threshold: float = TRUST_THRESHOLD,
             methods: tuple[str, ...] = METHODS, progress: bool = False, seed: int = 0) -> Analysis:
-    """Everything the report shows. `trust` is per labeler index (NaN = unknown); trust-weighted Bradley-Terry
-    is added as method "bradley_terry_trust" when any trust is known."""
+    """Everything the report shows. `trust` is per labeler index (NaN = unknown); when any trust is known,
+    Bradley-Terry weighted by trust is added as method "bradley_terry_trust" (unknown trust counts as the median
+    of the known ones, so a newcomer is neither ignored nor trusted above the crowd)."""
     steps = _Steps(6 if truth is not None else 5, progress)
     names = rankings.region_names
 
