@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.assignment import expire_leases
-from tests.slack_emulator import action_ids
+from bot.labelers import get_labeler
+from tests.slack_emulator import TEAM, action_ids
 from tests.slack_harness import CAMPAIGN, Rig, order_line, start_rig, texts
 
 pytestmark = pytest.mark.timeout(120)
@@ -32,8 +33,13 @@ async def test_onboarding_in_a_dm(rig: Rig) -> None:
     await rig.emulator.wait_for(lambda: rig.emulator.ephemeral_to("U0ALICE"))
     assert "direct message" in rig.emulator.ephemeral_to("U0ALICE")[0]
 
+    labeler_id = rig.deps.labelers[(TEAM, "U0ALICE")]
+    async with rig.database.session() as session:
+        assert (await get_labeler(session, labeler_id)).display_name is None  # nothing personal before consent
     await rig.slack.click("U0ALICE", steps, "consent")
     await rig.wait_update(steps, 1)
+    async with rig.database.session() as session:
+        assert (await get_labeler(session, labeler_id)).display_name == "Alice"
     select = next(e for b in steps.blocks for e in b.get("elements", []) if e.get("action_id") == "region")
     assert select["type"] == "static_select"
     assert select["initial_option"]["value"] == "Latin America"  # suggested by tz, not imposed

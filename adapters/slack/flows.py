@@ -33,13 +33,16 @@ async def labeler_id(deps: SlackDeps, workspace: str, user: str) -> int:
     return deps.labelers[key]
 
 
-async def register_with_profile(deps: SlackDeps, client: AsyncWebClient, workspace: str, user: str) -> int:
-    """Register (or refresh) a joining labeler with their display name and the region their `tz` suggests."""
+async def register_with_profile(deps: SlackDeps, client: AsyncWebClient, workspace: str, user: str, *,
+                                with_name: bool = False) -> int:
+    """Register (or refresh) a labeler with the region their Slack `tz` suggests; their display name only once
+    they have consented (`with_name`), so nothing personal beyond the Slack id is stored before that."""
     profile = (await client.users_info(user=user)).get("user") or {}
     name = profile.get("real_name") or (profile.get("profile") or {}).get("display_name") or None
     async with deps.database.session() as session:
         labeler = await labelers.register_labeler(
-            session, PLATFORM, workspace, user, display_name=name, suggested_region=region_for_tz(profile.get("tz")))
+            session, PLATFORM, workspace, user, display_name=name if with_name else None,
+            suggested_region=region_for_tz(profile.get("tz")))
     deps.labelers[(workspace, user)] = labeler.id or 0
     return labeler.id or 0
 

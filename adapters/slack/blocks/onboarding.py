@@ -38,8 +38,9 @@ def onboarding_blocks(state: Onboarding) -> list[Block]:
     if state.needs_consent:
         return [*head, section(
             f"*Step 1 of 3 — consent.* Ranking for *{name}* stores your rankings, the region you choose and the "
-            "time you spent, under a pseudonym. Your Slack id is kept only to send you cards; "
-            "`/crowdrank forget` removes it at any time (your rankings stay, pseudonymous)."),
+            "time you spent, under a pseudonym. Your Slack id and display name are kept to send you cards and "
+            "for the campaign team; `/crowdrank forget` removes them at any time (your rankings stay, "
+            "pseudonymous)."),
             actions(campaign_block_id(state.campaign), button("I agree", action_ids.CONSENT, style="primary"))]
     if state.needs_region:
         return [*head, section(

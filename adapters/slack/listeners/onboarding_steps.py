@@ -26,6 +26,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         async with deps.database.session() as session:
             if action["action_id"] == action_ids.CONSENT:
                 await labelers.give_consent(session, labeler)
+                await flows.register_with_profile(deps, client, context["team_id"], context["user_id"],
+                                                  with_name=True)
             elif action["action_id"] == action_ids.REGION:
                 await labelers.choose_region(session, labeler, campaign, action["selected_option"]["value"])
             else:
