@@ -291,6 +291,22 @@ def find_element(blocks: list[dict[str, Any]], action_id: str) -> tuple[dict[str
     raise AssertionError(f"no element {action_id!r} in the rendered blocks")
 
 
+def message_state(blocks: list[dict[str, Any]], selections: dict[str, str]) -> dict[str, Any]:
+    """`state.values` of a message as Slack sends it with block_actions: every select's current option."""
+    values: dict[str, Any] = {}
+    for block in blocks:
+        for element in block.get("elements") or []:
+            if element.get("type") != "static_select":
+                continue
+            chosen = selections.get(element["action_id"])
+            option = next((o for o in element["options"] if o["value"] == chosen), None) if chosen else \
+                element.get("initial_option")
+            if option is not None:
+                values.setdefault(block["block_id"], {})[element["action_id"]] = {
+                    "type": "static_select", "selected_option": option}
+    return values
+
+
 def action_ids(blocks: list[dict[str, Any]]) -> list[str]:
     ids = []
     for block in blocks:
@@ -329,8 +345,10 @@ class SlackUser:
                 "api_app_id": "A0CROWD", "token": "legacy-verification-token", "enterprise": None,
                 "is_enterprise_install": False, "trigger_id": f"{next(self._action_ts)}.{uuid.uuid4().int % 10**12}"}
 
-    def click_payload(self, user: str, message: Message, action_id: str, *, option: str | None = None) -> dict:
-        """A block_actions payload for `user` acting on an element rendered in `message`."""
+    def click_payload(self, user: str, message: Message, action_id: str, *, option: str | None = None,
+                      selections: dict[str, str] | None = None) -> dict:
+        """A block_actions payload for `user` acting on an element rendered in `message`; `selections` =
+        {select action_id: option value} the user picked before (else selects keep their initial option)."""
         element, block_id = find_element(message.blocks, action_id)
         action: dict[str, Any] = {"action_id": action_id, "block_id": block_id, "type": element["type"],
                                   "action_ts": f"{time.time():.6f}{next(self._action_ts)}"}
@@ -350,13 +368,14 @@ class SlackUser:
                 "channel": {"id": message.channel, "name": "directmessage"},
                 "message": {"type": "message", "user": BOT_USER, "ts": message.ts, "text": message.text,
                             "blocks": message.blocks},
-                "state": {"values": {}},
+                "state": {"values": message_state(message.blocks, selections or {})},
                 "response_url": self.emulator.response_url(user, message.channel, message.ts),
                 "actions": [action]}
 
     async def click(self, user: str, message: Message, action_id: str, *, option: str | None = None,
-                    **kwargs: Any) -> tuple[int, str]:
-        return await self.send_payload(self.click_payload(user, message, action_id, option=option), **kwargs)
+                    selections: dict[str, str] | None = None, **kwargs: Any) -> tuple[int, str]:
+        payload = self.click_payload(user, message, action_id, option=option, selections=selections)
+        return await self.send_payload(payload, **kwargs)
 
     async def submit_view(self, user: str, view: dict[str, Any], values: dict[str, dict[str, str]]) -> tuple[int, str]:
         """A view_submission of a modal the app opened; `values` = {block_id: {action_id: typed text}}."""

@@ -40,12 +40,14 @@ async def test_onboarding_in_a_dm(rig: Rig) -> None:
     await rig.wait_update(steps, 1)
     async with rig.database.session() as session:
         assert (await get_labeler(session, labeler_id)).display_name == "Alice"
-    select = next(e for b in steps.blocks for e in b.get("elements", []) if e.get("action_id") == "region")
+    select = next(e for b in steps.blocks for e in b.get("elements", []) if e.get("action_id") == "region_pick")
     assert select["type"] == "static_select"
     assert select["initial_option"]["value"] == "Latin America"  # suggested by tz, not imposed
     assert [o["value"] for o in select["options"]][-1] == "prefer not to say"
 
-    await rig.slack.click("U0ALICE", steps, "region", option="Africa")
+    status, _ = await rig.slack.click("U0ALICE", steps, "region_pick", option="Africa")  # moving the select
+    assert status == 200 and len(steps.history) == 1  # ... changes nothing until Confirm
+    await rig.slack.click("U0ALICE", steps, "region", selections={"region_pick": "Africa"})
     await rig.wait_update(steps, 2)
     guidelines = texts(steps.blocks)
     assert "*Rules*" in guidelines and "*most helpful*" in guidelines and "• Prefer correct" in guidelines

@@ -38,7 +38,7 @@ async def test_socket_mode_serves_commands_and_clicks_without_a_public_url(sqlit
                                                  if "consent" in action_ids(m.blocks)])
         await emulator.send_envelope("interactive", slack.click_payload("U0SAM", steps[0], "consent"))
         await emulator.wait_for(lambda: steps[0].history)
-        select = next(e for b in steps[0].blocks for e in b.get("elements", []) if e.get("action_id") == "region")
+        select = next(e for b in steps[0].blocks for e in b.get("elements", []) if e.get("action_id") == "region_pick")
         assert select["initial_option"]["value"] == "Africa"
         assert "Join hot-house" in texts(steps[0].blocks)
         assert len(emulator.socket_acks) == 2

@@ -18,7 +18,8 @@ MORE = re.compile(r"^more:(\d+):(\d+)$")  # the overflow menu of one completion:
 NEXT = re.compile(r"^next(:\d+)?$")
 JOIN = re.compile(r"^join(:\d+)?$")
 CONSENT = "consent"
-REGION = "region"
+REGION_PICK = "region_pick"  # the select: changing it only moves the choice
+REGION = "region"  # the Confirm button next to it: commits the selected region
 READ = re.compile(r"^read:(\d+)$")  # guidelines version acknowledged
 SKIP_VIEW = "skip_view"
 

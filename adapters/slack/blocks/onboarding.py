@@ -45,8 +45,12 @@ def onboarding_blocks(state: Onboarding) -> list[Block]:
     if state.needs_region:
         return [*head, section(
             "*Step 2 of 3 — region.* Which world region should your rankings count for? Agreement is measured "
-            "within and across regions. The suggestion comes from your Slack time zone; you choose."),
-            ActionsBlock(block_id=campaign_block_id(state.campaign), elements=[_region_select(state)])]
+            "within and across regions. The suggestion comes from your Slack time zone: change it if it is "
+            "wrong, then confirm."),
+            ActionsBlock(block_id=campaign_block_id(state.campaign), elements=[
+                (select := _region_select(state)),
+                button("Confirm region", action_ids.REGION,
+                       select.initial_option.value if select.initial_option else "", style="primary")])]
     if state.needs_guidelines:
         body = markdown_to_mrkdwn(state.guidelines) or "_No written guidelines: use your best judgement._"
         pieces = chunks(body)
@@ -66,5 +70,5 @@ def onboarding_blocks(state: Onboarding) -> list[Block]:
 def _region_select(state: Onboarding) -> StaticSelectElement:
     options = [Option(value=region, text=plain(region)) for region in state.region_choices]
     initial = next((o for o in options if o.value == (state.region or state.suggested_region)), None)
-    return StaticSelectElement(action_id=action_ids.REGION, placeholder=plain("Choose your region"),
+    return StaticSelectElement(action_id=action_ids.REGION_PICK, placeholder=plain("Choose your region"),
                                options=options, initial_option=initial)

@@ -15,6 +15,18 @@ from adapters.slack.blocks.onboarding import campaign_from_block_id
 from adapters.slack.deps import SlackDeps
 from adapters.slack.listeners.errors import reported
 from bot import labelers
+from bot.errors import InputError
+
+
+def chosen_region(body: dict[str, Any], action: dict[str, Any]) -> str:
+    """The select's current option, from the message state Slack sends with the Confirm click (the button's
+    value, the pre-selected suggestion, when the state does not carry it)."""
+    picked = (((body.get("state") or {}).get("values") or {}).get(action["block_id"]) or {}).get(
+        action_ids.REGION_PICK) or {}
+    region = (picked.get("selected_option") or {}).get("value") or action.get("value")
+    if not region:
+        raise InputError("choose a region in the list first", field="region")
+    return str(region)
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -29,7 +41,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
                 await flows.register_with_profile(deps, client, context["team_id"], context["user_id"],
                                                   with_name=True)
             elif action["action_id"] == action_ids.REGION:
-                await labelers.choose_region(session, labeler, campaign, action["selected_option"]["value"])
+                await labelers.choose_region(session, labeler, campaign, chosen_region(body, action))
             else:
                 (version,) = action_ids.numbers(action_ids.READ, action["action_id"])
                 await labelers.acknowledge_guidelines(session, labeler, campaign, version)
@@ -44,6 +56,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await ack()
         async with reported(body, context):
             await advance(body, action, client, context)
+
+    @app.action(action_ids.REGION_PICK)
+    async def region_picked(ack: AsyncAck) -> None:
+        await ack()  # the choice lives in the message state until Confirm
 
     @app.action(action_ids.REGION)
     async def region(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
