@@ -76,6 +76,8 @@ def _element(where: str, element: dict[str, Any]) -> list[str]:
             found.append(f"{where}: button text too long")
         if len(element.get("value", "")) > BUTTON_VALUE:
             found.append(f"{where}: button value too long")
+        if element.get("value") == "":
+            found.append(f"{where}: empty button value (Slack wants none or at least one character)")
     options = element.get("options") or []
     if element["type"] == "overflow" and not OVERFLOW_OPTIONS[0] <= len(options) <= OVERFLOW_OPTIONS[1]:
         found.append(f"{where}: overflow needs 2-5 options, has {len(options)}")

@@ -11,9 +11,10 @@ import pytest
 
 from adapters.slack.blocks.card import card_blocks
 from adapters.slack.blocks.messages import bar, status_text
+from adapters.slack.blocks.onboarding import onboarding_blocks
 from adapters.slack.mrkdwn import SECTION_LIMIT, chunks, cut, escape, markdown_to_mrkdwn
 from adapters.slack.regions import region_for_tz
-from adapters.slack.render_examples import STATS, example_card, examples, render
+from adapters.slack.render_examples import STATS, example_card, example_onboarding, examples, render
 from bot.cards import Card, Choice, letter, order_text
 from tests.slack_limits import violations
 
@@ -97,6 +98,14 @@ def test_card_controls_follow_the_state() -> None:
     assert "submit:42" in done and "tie:42" in done and not any(a.startswith("rank:") for a in done)
     closed = ids(replace(example_card(), state="expired"))
     assert closed == ["next"]
+
+
+def test_region_step_without_a_suggestion_preselects_nothing() -> None:
+    state = replace(example_onboarding(region=True, guidelines=True), suggested_region="Antarctica")
+    payload = {"blocks": [b.to_dict() for b in onboarding_blocks(state)]}
+    assert violations(payload) == []
+    select, confirm = payload["blocks"][-1]["elements"]
+    assert "initial_option" not in select and "value" not in confirm
 
 
 @pytest.mark.parametrize("name", sorted(examples()))

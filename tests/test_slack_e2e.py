@@ -281,3 +281,17 @@ async def test_a_click_on_an_expired_card_closes_it_and_offers_the_next(rig: Rig
     await rig.slack.click("U0NIA", card, "next")
     fresh = await rig.wait_message("DU0NIA", r"rank:", after=card)  # a new, open card in a new message
     assert order_line(fresh).startswith("nothing placed")
+
+
+async def test_confirming_no_region_asks_to_choose_one(rig: Rig) -> None:
+    rig.emulator.add_user("U0OTTO", tz="Antarctica/Troll")  # no suggestion for this zone
+    await rig.slack.command("U0OTTO", f"join {CAMPAIGN}")
+    steps = await rig.wait_message("DU0OTTO", "consent")
+    await rig.slack.click("U0OTTO", steps, "consent")
+    await rig.wait_update(steps, 1)
+    await rig.slack.click("U0OTTO", steps, "region")
+    replies = await rig.emulator.wait_for(lambda: rig.emulator.ephemeral_to("U0OTTO")[1:])
+    assert "choose a region in the list first" in replies[0] and len(steps.history) == 1
+    await rig.slack.click("U0OTTO", steps, "region", selections={"region_pick": "prefer not to say"})
+    await rig.wait_update(steps, 2)
+    assert "guidelines" in texts(steps.blocks)

@@ -50,7 +50,7 @@ def onboarding_blocks(state: Onboarding) -> list[Block]:
             ActionsBlock(block_id=campaign_block_id(state.campaign), elements=[
                 (select := _region_select(state)),
                 button("Confirm region", action_ids.REGION,
-                       select.initial_option.value if select.initial_option else "", style="primary")])]
+                       select.initial_option.value if select.initial_option else None, style="primary")])]
     if state.needs_guidelines:
         body = markdown_to_mrkdwn(state.guidelines) or "_No written guidelines: use your best judgement._"
         pieces = chunks(body)
