@@ -100,7 +100,10 @@ async def test_skip_asks_a_reason_in_a_modal_and_flag_marks_a_completion(rig: Ri
     a_id = action_ids(card.blocks)[0].split(":")[1]
     await rig.slack.click("U0CARA", card, f"more:{a_id}:1", option="flag:harmful")
     await rig.wait_update(card, 1)
-    assert "flagged harmful" in texts(card.blocks)
+    assert "flagged harmful" in texts(card.blocks) and "Remove the 'harmful' flag" in texts(card.blocks)
+    await rig.slack.click("U0CARA", card, f"more:{a_id}:1", option="flag:harmful")  # the same flag again
+    await rig.wait_update(card, 2)
+    assert "flagged" not in texts(card.blocks)
 
     await rig.slack.click("U0CARA", card, f"skip:{a_id}")
     (opened,) = await rig.emulator.wait_calls("views.open", 1)
@@ -108,7 +111,7 @@ async def test_skip_asks_a_reason_in_a_modal_and_flag_marks_a_completion(rig: Ri
     assert view["callback_id"] == "skip_view"
     status, _ = await rig.slack.submit_view("U0CARA", view, {"reason": {"reason": "not my topic"}})
     assert status == 200
-    await rig.wait_update(card, 2)
+    await rig.wait_update(card, 3)
     assert "Skipped" in texts(card.blocks)
     nxt = await rig.wait_message("DU0CARA", r"rank:", after=card)
     assert nxt.ts != card.ts

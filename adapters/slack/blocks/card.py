@@ -93,8 +93,9 @@ def _choice(card: Card, choice: Choice) -> Block:
         status.append(f":warning: flagged {FLAG_LABELS.get(choice.flag, choice.flag)}")
     label = f"*{choice.letter}*" + (f"  ·  _{', '.join(status)}_" if status else "")
     options = [Option(value="full", text=plain("Show full text"))] if was_cut else []
-    options += [Option(value=f"flag:{kind}", text=plain(f"Flag as {label_}"))
-                for kind, label_ in FLAG_LABELS.items()]
+    options += [Option(value=f"flag:{kind}", text=plain(  # the service toggles: the same flag again removes it
+        f"Remove the '{label_}' flag" if choice.flag == kind else f"Flag as {label_}"))
+        for kind, label_ in FLAG_LABELS.items()]
     menu = OverflowMenuElement(action_id=action_ids.more(card.assignment_id, choice.index), options=options)
     return section(f"{label}\n{text}", block_id=f"choice-{choice.index}", accessory=menu)
 
