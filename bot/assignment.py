@@ -30,7 +30,7 @@ from bot.labelers import PREFER_NOT_TO_SAY, lock_ready, release_slots
 from bot.unit_of_work import transaction
 from storage.models import Assignment, Campaign, Item, Labeler, utcnow
 
-WINDOW = 64  # candidates read per request; the balanced preference picks among them
+WINDOW = 32  # candidates read per request; the balanced preference picks among them
 LEASE_ATTEMPTS = 4  # fresh random starts when concurrent requests took every candidate first
 EXPIRY_EVERY = timedelta(seconds=10)  # per process and campaign: a slot comes back at most 10 s late
 
@@ -115,8 +115,8 @@ async def _candidates(session: AsyncSession, campaign: Campaign, labeler: Labele
     """Up to WINDOW open items from a random key onwards (wrapping), the labeler's region lacking first; each
     with whether the labeler has an expired lease on it (that row is re-opened instead of inserted).
 
-    The region and expiry checks sit in an outer query over the limited window, so the planner runs them 64
-    times by index instead of hashing every assignment of the region (PostgreSQL does that otherwise)."""
+    The region and expiry checks sit in an outer query over the limited window, so the planner runs them once
+    per candidate by index instead of hashing every assignment of the region (PostgreSQL does that otherwise)."""
     labeler_id = labeler.id or 0
     pool = (select(Item.id, Item.shuffle_key)
             .where(Item.campaign_id == campaign.id, Item.full == false(), Item.is_gold == false(),
