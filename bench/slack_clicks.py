@@ -109,7 +109,8 @@ async def app_process(kind: str, emulator: SlackEmulator, url: str) -> AsyncIter
     """Start the app under test in its own process; yields its /slack/events URL."""
     port = free_port()
     env = {**os.environ, "SLACK_BOT_TOKEN": emulator.token, "SLACK_SIGNING_SECRET": SECRET,
-           "SLACK_API_URL": emulator.api_url, "CROWDRANK_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+           "SLACK_API_URL": emulator.api_url, "CROWDRANK_DATABASE_URL": url, "PYTHONPATH": str(ROOT),
+           "CROWDRANK_HOME": tempfile.mkdtemp(prefix="crowdrank-bench-home-")}
     env.pop("SLACK_APP_TOKEN", None)
     if kind == "crowdrank":
         argv = ["-c", "from bot.cli import main; main()", "serve", "--slack", "--host", "127.0.0.1",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from adapters.slack.app import build_app
@@ -63,6 +64,7 @@ async def create_campaigns(database: Database, prompts: list[PromptRecord] | Non
 class Rig:
     emulator: SlackEmulator
     db_url: str
+    home: Path
     database: Database
     deps: SlackDeps
     server: SlackHttpServer
@@ -70,7 +72,7 @@ class Rig:
 
     @property
     def settings(self) -> Settings:
-        return settings_for(self.emulator)
+        return settings_for(self.emulator, self.home)
 
     async def restart(self) -> None:
         """Stop the server, drop the app and the database handle, and start fresh ones on the same database."""
@@ -122,21 +124,22 @@ class Rig:
         return await self.wait_message(self.dm(user), r"rank:")
 
 
-def settings_for(emulator: SlackEmulator) -> Settings:
+def settings_for(emulator: SlackEmulator, home: Path) -> Settings:
+    """Settings pointing at the emulator; `home` keeps reports and reward models out of the working tree."""
     return Settings(SLACK_BOT_TOKEN=emulator.token, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=emulator.api_url,
-                    CROWDRANK_SLACK_MANAGERS=MANAGER)
+                    CROWDRANK_SLACK_MANAGERS=MANAGER, CROWDRANK_HOME=str(home))
 
 
-async def start_rig(db_url: str) -> Rig:
+async def start_rig(db_url: str, home: Path) -> Rig:
     emulator = SlackEmulator()
     await emulator.start()
     database = Database(db_url)
     await create_campaigns(database)
-    app, deps = build_app(settings_for(emulator), database)
+    app, deps = build_app(settings_for(emulator, home), database)
     server = SlackHttpServer(app, host="127.0.0.1", port=0, log_level="warning")
     await server.start()
     slack = SlackUser(emulator, f"http://127.0.0.1:{server.port}{EVENTS_PATH}", SECRET)
-    return Rig(emulator, db_url, database, deps, server, slack)
+    return Rig(emulator, db_url, home, database, deps, server, slack)
 
 
 def texts(blocks: list[dict[str, Any]]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -17,8 +18,8 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-async def rig(sqlite_url: str) -> AsyncIterator[Rig]:
-    rig = await start_rig(sqlite_url)
+async def rig(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Rig]:
+    rig = await start_rig(sqlite_url, tmp_path / "home")
     yield rig
     await rig.stop()
     await rig.emulator.stop()
@@ -206,8 +207,8 @@ async def test_a_rate_limited_update_is_retried_after_retry_after(rig: Rig) -> N
 
 
 @pytest.fixture
-async def pg_rig(pg_url: str) -> AsyncIterator[Rig]:
-    rig = await start_rig(pg_url)
+async def pg_rig(pg_url: str, tmp_path: Path) -> AsyncIterator[Rig]:
+    rig = await start_rig(pg_url, tmp_path / "home")
     yield rig
     await rig.stop()
     await rig.emulator.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -15,8 +16,8 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-async def rig(sqlite_url: str) -> AsyncIterator[Rig]:
-    rig = await start_rig(sqlite_url)
+async def rig(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Rig]:
+    rig = await start_rig(sqlite_url, tmp_path / "home")
     rig.emulator.add_user(MANAGER, name="Manager")
     rig.emulator.add_user("U0ADMIN", is_admin=True)
     rig.emulator.add_user("U0NOBODY")
@@ -85,6 +86,7 @@ async def test_report_uploads_the_report_files_in_three_steps(rig: Rig) -> None:
     assert "Building the report" in await reply(rig, MANAGER, f"report {CAMPAIGN}", channel="C0MANAGERS")
     (done,) = await rig.emulator.wait_calls("files.completeUploadExternal", 1, timeout=90)
     assert done.args["channel_id"] == "C0MANAGERS"
+    assert len(list((rig.home / "reports").glob("hot-house-*"))) == 1  # written under CROWDRANK_HOME
     titles = sorted(f["title"] for f in done.args["files"])
     assert titles == sorted(["report.html", "summary.json", "items.csv", "labelers.csv", "regions.csv"])
     assert len(rig.emulator.calls_to("files.getUploadURLExternal")) == 5
