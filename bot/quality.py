@@ -28,6 +28,7 @@ TRUST_THRESHOLD = 0.5  # below this a labeler is listed for the manager (and pai
 MIN_RANKINGS = 3  # fewer rankings than this: trust stays unknown (None)
 WEIGHTS = {"gold": 0.4, "agreement": 0.4, "speed": 0.2}
 REFERENCE_PERCENTILE = 75
+AGREEMENT_PRIOR = 2.0  # pseudo-rankings at the crowd's level added to each labeler's agreement
 
 __all__ = ["LabelerQuality", "assess_campaign", "trust_scores", "SECONDS_PER_CHAR", "TRUST_THRESHOLD"]
 
@@ -47,14 +48,18 @@ class LabelerQuality:
     flagged: bool
 
 
-def trust_scores(gold_tau: np.ndarray, agreement_tau: np.ndarray, too_fast: np.ndarray,
+def trust_scores(gold_tau: np.ndarray, agreement_tau: np.ndarray, agreement_n: np.ndarray, too_fast: np.ndarray,
                  counts: np.ndarray) -> np.ndarray:
-    """Weighted mean of the components a labeler has (NaN = missing); NaN trust under MIN_RANKINGS."""
+    """Weighted mean of the components a labeler has (NaN = missing); NaN trust under MIN_RANKINGS.
+
+    Agreement is shrunk towards the crowd's level by AGREEMENT_PRIOR pseudo-rankings: a labeler with a handful
+    of rankings, or from a region whose taste the crowd does not share on a few items, is not condemned by
+    chance; a spammer with many rankings still ends near zero."""
     defined = agreement_tau[~np.isnan(agreement_tau)]
     reference = float(np.percentile(defined, REFERENCE_PERCENTILE)) if defined.size else 0.0
     scale = reference if reference > 0.05 else 1.0
-    parts = np.column_stack([np.clip(gold_tau, 0.0, 1.0), np.clip(agreement_tau / scale, 0.0, 1.0),
-                             1.0 - too_fast])
+    shrunk = (agreement_n * agreement_tau + AGREEMENT_PRIOR * scale) / (agreement_n + AGREEMENT_PRIOR)
+    parts = np.column_stack([np.clip(gold_tau, 0.0, 1.0), np.clip(shrunk / scale, 0.0, 1.0), 1.0 - too_fast])
     weights = np.broadcast_to(np.array([WEIGHTS["gold"], WEIGHTS["agreement"], WEIGHTS["speed"]]), parts.shape)
     present = ~np.isnan(parts)
     total = np.where(present, weights, 0.0).sum(axis=1)
@@ -93,9 +98,9 @@ async def assess_campaign(session: AsyncSession, campaign_name: str, *, threshol
         hurried = [index[r.labeler_id] for r in rows if r.seconds < SECONDS_PER_CHAR * chars.get(r.item_id, 0)]
         fast = np.bincount(hurried, minlength=len(keys))
         too_fast = fast / np.maximum(counts, 1)
-        agreement = _agreement(rows, keys)
+        agreement, agreement_n = _agreement(rows, keys)
         gold_tau, gold_counts = _gold_tau(rows, gold, keys)
-        trust = trust_scores(gold_tau, agreement, too_fast, counts)
+        trust = trust_scores(gold_tau, agreement, agreement_n, too_fast, counts)
         result = []
         for i, key in enumerate(keys):
             labeler = labelers[key]
@@ -112,13 +117,15 @@ async def assess_campaign(session: AsyncSession, campaign_name: str, *, threshol
         return result
 
 
-def _agreement(rows: list[Ranking], keys: list[int]) -> np.ndarray:
-    """Mean leave-one-out tau-b per labeler (in `keys` order); NaN where no item had another ranking."""
+def _agreement(rows: list[Ranking], keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean leave-one-out tau-b per labeler (in `keys` order) and how many rankings it averages; NaN where no
+    item had another ranking."""
     records = [RankingRecord(item=r.item_id, labeler=r.labeler_id, best_first=r.best_first, ties=r.ties,
                              ranking_id=r.id) for r in rows]
     rankings = RankingSet.from_records(records)
     per_labeler = labeler_tau(rankings, per_ranking=loo_tau(rankings)).as_dict()
-    return np.array([per_labeler.get(key, (np.nan, 0))[0] for key in keys])
+    found = [per_labeler.get(key, (np.nan, 0)) for key in keys]
+    return np.array([tau for tau, _ in found]), np.array([n for _, n in found], dtype=np.float64)
 
 
 def _gold_tau(rows: list[Ranking], gold: dict[int, list[int] | None],

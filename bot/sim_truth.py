@@ -15,7 +15,7 @@ import numpy as np
 FORMAL_WORDS = re.compile(r"\b(please|thank|regarding|therefore|however|certainly|consider|furthermore|would|"
                           r"recommend|sincerely|kindly|additionally|hence)\b", re.IGNORECASE)
 CASUAL_MARKS = re.compile(r"(!|\b(lol|hey|ok|okay|yeah|gonna|wanna|cool|btw|u)\b|n't\b|'m\b|'re\b)", re.IGNORECASE)
-TASTE_RANGE = (0.6, 1.4)  # magnitude of a region's weight on each standardised feature
+TASTE_RANGE = (0.3, 0.9)  # magnitude of a region's weight on each standardised feature (quality has sd 1)
 
 
 def formality(text: str) -> float:

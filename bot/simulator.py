@@ -36,7 +36,7 @@ from storage.engine import is_sqlite
 from storage.models import Campaign, Completion, Item, Prompt, utcnow
 
 SIM_PLATFORM = "sim"
-HONEST_NOISE = (0.3, 1.2)  # Plackett–Luce temperature range of honest labelers
+HONEST_NOISE = (0.2, 0.8)  # Plackett–Luce temperature range of honest labelers
 HONEST_SECONDS_PER_CHAR = (3 * SECONDS_PER_CHAR, 9 * SECONDS_PER_CHAR)  # well above the reading floor
 SPAMMER_SECONDS_PER_CHAR = (0.2 * SECONDS_PER_CHAR, 0.7 * SECONDS_PER_CHAR)  # always under it
 

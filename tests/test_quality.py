@@ -22,16 +22,19 @@ from tests.engine_helpers import make_campaign, ready_labeler
 
 def test_trust_combines_the_parts_a_labeler_has() -> None:
     nan = np.nan
-    gold = np.array([1.0, nan, -0.5, 1.0])
-    agreement = np.array([0.5, 0.5, 0.0, 0.25])
-    too_fast = np.array([0.0, 1.0, 1.0, 0.0])
-    counts = np.array([5, 5, 5, MIN_RANKINGS - 1])
-    trust = trust_scores(gold, agreement, too_fast, counts)
+    gold = np.array([1.0, nan, -0.5, 1.0, nan])
+    agreement = np.array([0.5, 0.5, 0.0, 0.25, 0.0])
+    n = np.array([1e6, 1e6, 1e6, 1e6, 2.0])
+    too_fast = np.array([0.0, 1.0, 1.0, 0.0, 0.0])
+    counts = np.array([5, 5, 5, MIN_RANKINGS - 1, 5])
+    trust = trust_scores(gold, agreement, n, too_fast, counts)
     # agreement is scaled by the crowd's 75th percentile (0.5 here)
     assert trust[0] == pytest.approx(1.0)
     assert trust[1] == pytest.approx((0.4 * 1.0 + 0.2 * 0.0) / 0.6)
-    assert trust[2] == pytest.approx(0.0)
+    assert trust[2] == pytest.approx(0.0, abs=1e-5)
     assert np.isnan(trust[3])
+    # two rankings at tau 0 are shrunk half way to the crowd's level by the prior of two
+    assert trust[4] == pytest.approx((0.4 * 0.5 + 0.2 * 1.0) / 0.6)
 
 
 async def _rank_everything(database: Database, lab: int, order: str, seconds: float) -> None:
