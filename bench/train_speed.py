@@ -2,7 +2,7 @@
 RewardTrainer (every pair encoded on its own), in the same run, on the same backbone, data, inputs, sequence
 length, batch (in pairs), schedule, CPU threads and precision (fp32), with both validation accuracies.
 
-    .venv/bin/python bench/train_speed.py          # 96 training prompts x K=4 (576 pairs), 1 epoch each
+    .venv/bin/python bench/train_speed.py          # 96 training prompts x K=4 (576 pairs), 2 epochs each
     .venv/bin/python bench/train_speed.py --quick  # a small run that finishes in well under a minute
 
 Data: K = 4 completions per prompt from HH-RLHF, ranked best first: the prompt's own chosen reply, its own
@@ -65,7 +65,12 @@ class NoSegments:
 
 def ranked_k4(prompts: int, seed: int) -> list[Pair]:
     """All 6 pairs of `prompts` prompts with K=4 ranked completions (see the module docstring)."""
-    source = [p for p in load_pairs() if p.chosen != p.rejected]
+    seen: set[str] = set()
+    source = []
+    for pair in load_pairs():  # one HH conversation per prompt text, so every prompt has exactly K = 4
+        if pair.chosen != pair.rejected and pair.prompt not in seen:
+            seen.add(pair.prompt)
+            source.append(pair)
     rng = random.Random(seed)
     rng.shuffle(source)
     own, others = source[:prompts], source[prompts:]
@@ -123,9 +128,12 @@ def run_trl(train_groups: list[PromptGroup], val_groups, config: TrainConfig, pa
                          "length": max(len(ids[chosen]), len(ids[rejected]))})
     clock = StepClock()
 
+    per_epoch = -(-len(rows) // pairs_per_step)
+    last_batch = len(rows) - pairs_per_step * (per_epoch - 1)
+
     class Clock(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):
-            clock.step(pairs_per_step)
+        def on_step_end(self, args, state, control, **kwargs):  # each epoch's last batch may be short
+            clock.step(last_batch if state.global_step % per_epoch == 0 else pairs_per_step)
 
     with tempfile.TemporaryDirectory() as output:
         args = RewardConfig(
@@ -141,7 +149,6 @@ def run_trl(train_groups: list[PromptGroup], val_groups, config: TrainConfig, pa
                                 processing_class=tokenizer, callbacks=[Clock()])
         clock.start = time.perf_counter()
         trainer.train()
-    clock.pairs[-1] = len(rows) - pairs_per_step * (len(clock.pairs) - 1)  # the last batch may be short
     model.eval()
     return clock, evaluate(model, NoSegments(tokenizer), val_groups, config, "cpu")
 
@@ -153,8 +160,8 @@ def main() -> None:
     parser.add_argument("--val-prompts", type=int, default=64)
     parser.add_argument("--batch-prompts", type=int, default=8, help="prompts per step (x6 pairs for TRL)")
     parser.add_argument("--max-length", type=int, default=96)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -169,9 +176,10 @@ def main() -> None:
     steps = -(-len(train_groups) // args.batch_prompts) * args.epochs
     config = TrainConfig(epochs=args.epochs, lr=args.lr, batch_prompts=args.batch_prompts,
                          max_length=args.max_length, seed=args.seed)
+    assert all(len(group.completions) == 4 for group in groups)
     print(f"{DEFAULT_NAME}, fp32, {args.threads} CPU threads, K=4: {len(train_groups)} prompts "
-          f"({6 * len(train_groups)} pairs) x {args.epochs} epoch, {pairs_per_step} pairs/step, max length "
-          f"{args.max_length}; validation {len(val_groups)} prompts ({6 * len(val_groups)} pairs)")
+          f"({6 * len(train_groups)} pairs) x {args.epochs} epochs, {pairs_per_step} pairs/step, lr {args.lr}, "
+          f"max length {args.max_length}; validation {len(val_groups)} prompts ({6 * len(val_groups)} pairs)")
     print("grouped (crowdrank):", flush=True)
     ours_clock, ours = run_grouped(train_groups, val_groups, config)
     print("TRL RewardTrainer:", flush=True)
