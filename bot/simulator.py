@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import false, func
-from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,7 +31,6 @@ from bot.quality import SECONDS_PER_CHAR
 from bot.ranking_session import click, submit
 from bot.settings import get_settings
 from bot.sim_truth import Truth, plackett_luce, plant_truth
-from storage.engine import is_sqlite
 from storage.models import Campaign, Completion, Item, Prompt, utcnow
 
 SIM_PLATFORM = "sim"
@@ -174,16 +172,9 @@ async def simulate(database: Database | AsyncSession, campaign_name: str, labele
     if not 0.0 <= spammers <= 1.0:
         raise InputError("spammers is a fraction between 0 and 1", field="spammers")
     if isinstance(database, Database):
-        # One busy client: on SQLite keep one connection open instead of one per transaction (NullPool).
-        own = Database(database.url, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0) \
-            if is_sqlite(database.url) else database
-        try:
-            async with own.session() as session:
-                return await _simulate(session, campaign_name, labelers, spammers, seed, max_rankings, home,
-                                       on_start, on_batch)
-        finally:
-            if own is not database:
-                await own.dispose()
+        async with database.session() as session:
+            return await _simulate(session, campaign_name, labelers, spammers, seed, max_rankings, home,
+                                   on_start, on_batch)
     return await _simulate(database, campaign_name, labelers, spammers, seed, max_rankings, home, on_start, on_batch)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlmodel import create_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -72,7 +72,13 @@ def make_sync_engine(url: str, **kwargs) -> Engine:  # type: ignore[no-untyped-d
 def make_async_engine(url: str, **kwargs) -> AsyncEngine:  # type: ignore[no-untyped-def]
     full = normalize_url(url, asynchronous=True)
     if is_sqlite(full):
-        kwargs.setdefault("poolclass", NullPool)  # one aiosqlite thread per connection; do not hoard them
+        # SQLite has one writer at a time and every transaction takes the write lock (BEGIN IMMEDIATE). One pooled
+        # connection per process turns that into a FIFO queue on the pool instead of busy-lock polling, whose
+        # back-off gave the click path a tail of seconds; it also saves opening a connection per request.
+        kwargs.setdefault("poolclass", AsyncAdaptedQueuePool)
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_timeout", 120)
     else:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
