@@ -28,7 +28,6 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 from sqlalchemy import false, insert, text, update  # noqa: E402
-from sqlalchemy.pool import AsyncAdaptedQueuePool  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 from tqdm import tqdm  # noqa: E402
@@ -186,11 +185,10 @@ def percentile(values: list[float], q: float) -> float:
 class Config:
     label: str
     url: str
-    engine: dict  # engine keyword arguments for Database
 
 
 async def measure(config: Config, size: Size) -> dict[str, list[float]]:
-    database = Database(config.url, **config.engine)
+    database = Database(config.url)
     rng = random.Random(11)
     timings: dict[str, list[float]] = {"next_card": [], "naive": []}
     try:
@@ -242,10 +240,8 @@ def run_sqlite(size: Size, rows: dict[str, list[dict]]) -> list[str]:
         url = f"sqlite:///{folder}/bench.db"
         upgrade(url)
         load_sqlite(url, rows)
-        configs = [Config("sqlite, one pooled connection", url,
-                          {"poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0}),
-                   Config("sqlite, Database default (NullPool)", url, {})]
-        return [report(c.label, asyncio.run(measure(c, size))) for c in configs]
+        config = Config("sqlite (one pooled connection)", url)
+        return [report(config.label, asyncio.run(measure(config, size)))]
 
 
 def run_postgres(size: Size, rows: dict[str, list[dict]]) -> list[str]:
@@ -259,7 +255,7 @@ def run_postgres(size: Size, rows: dict[str, list[dict]]) -> list[str]:
         lines = [f"postgresql: one durable commit (fsync) costs {commit_latency_ms(url):.2f} ms on this server; "
                  f"next_card commits its lease with synchronous_commit=off (rankings stay durable)"]
         lines.append(report("postgresql, server defaults", asyncio.run(
-            measure(Config("postgresql", url, {}), size))))
+            measure(Config("postgresql", url), size))))
         return lines
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
