@@ -126,12 +126,21 @@ def test_generate_command_end_to_end(home: Path, cold: InstructModel, tmp_path: 
 def test_demo_command_uses_the_cached_default_model(home: Path, cold: InstructModel) -> None:
     (home / "models").mkdir(parents=True)
     (home / "models" / cold.folder.name).symlink_to(cold.folder)  # this home's cache: skip a 15 s conversion
-    result = runner.invoke(app, ["demo", "--prompts-limit", "2", "--max-new-tokens", "8"])
+    result = runner.invoke(app, ["demo", "--prompts-limit", "4", "--max-new-tokens", "16", "--labelers", "12",
+                                 "--spammers", "0", "--epochs", "1"])
     assert result.exit_code == 0, result.output
-    assert "created campaign 'demo': 2 new prompts" in result.stdout
-    assert f"8 completions for 2 prompts from {cold.model_id}; campaign is live" in result.stdout
+    assert "created campaign 'demo': 4 new prompts" in result.stdout
+    assert f"16 completions for 4 prompts from {cold.model_id}; campaign is live" in result.stdout
     exported = (home / "demo" / "completions.jsonl").read_text().splitlines()
-    assert [json.loads(line)["prompt_id"] for line in exported] == ["demo-01", "demo-02"]
+    assert [json.loads(line)["prompt_id"] for line in exported] == [f"demo-0{i}" for i in range(1, 5)]
     assert all(len(json.loads(line)["completions"]) == 4 for line in exported)
     assert sql("SELECT name, k, votes, criterion FROM campaign") == [("demo", 4, 3, "helpfulness")]
     assert str(home / "demo" / "completions.jsonl") in result.stdout
+    # the later stages: the crowd ranked every item, the report, pairs and a reward model exist
+    assert sql("SELECT count(*) FROM ranking") == [(12,)]
+    summary = json.loads((home / "reports" / "demo" / "summary.json").read_text())
+    assert summary["rankings"] == 12 and summary["items"] == 4
+    assert (home / "reports" / "demo" / "report.html").is_file()
+    assert len((home / "demo" / "pairs.jsonl").read_text().splitlines()) > 0
+    assert sql("SELECT name, active FROM rewardmodelversion") == [("rm-0001", 1)]
+    assert "scores for" in result.stdout

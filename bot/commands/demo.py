@@ -17,13 +17,19 @@ def register(app: typer.Typer) -> None:
         model: Annotated[str, typer.Option(help="'default' or a local HF folder or .gguf file.")] = "default",
         max_new_tokens: Annotated[int | None, typer.Option(help="Longest completion, in tokens.")] = None,
         batch_size: Annotated[int, typer.Option(help="Prompts per forward pass.")] = 8,
+        labelers: Annotated[int, typer.Option(min=1, help="Size of the simulated crowd.")] = 30,
+        spammers: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of spammers in the crowd.")] = 0.1,
+        seed: Annotated[int, typer.Option(help="Seed for the crowd and the reward model.")] = 0,
+        epochs: Annotated[int, typer.Option(min=1, help="Reward-model training epochs.")] = 2,
     ) -> None:
-        """Run the demo: create the campaign 'demo' from the bundled prompts and generate its completions."""
+        """Run the whole loop: campaign 'demo' from the bundled prompts, completions from the bundled instruct
+        model, a simulated crowd, labeler trust, the consensus report, pairs and a reward model."""
         from bot.demo.run import DemoOptions, run_demo
         from trainer.sampling import SamplingSettings
 
         sampling = SamplingSettings() if max_new_tokens is None else SamplingSettings(max_new_tokens=max_new_tokens)
-        options = DemoOptions(prompts_limit=prompts_limit, model=model, sampling=sampling, batch_size=batch_size)
+        options = DemoOptions(prompts_limit=prompts_limit, model=model, sampling=sampling, batch_size=batch_size,
+                              labelers=labelers, spammers=spammers, seed=seed, epochs=epochs)
         settings = get_settings()
 
         async def work(database: Database) -> None:

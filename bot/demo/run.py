@@ -7,7 +7,9 @@ again: re-running the demo adds only what is missing.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,15 +17,23 @@ from pathlib import Path
 from sqlmodel import col, select
 
 from bot import campaigns, generation
+from bot.consensus.report import write_report
 from bot.database import Database
 from bot.demo import GUIDELINES, PROMPTS
 from bot.progress import progress_bar
 from bot.prompt_files import read_prompts
+from bot.quality import assess_campaign
+from bot.simulator import simulate
 from storage.models import Campaign, Completion, Prompt
+from trainer.pairs import export_pairs
+from trainer.retrain import train_reward_model
 from trainer.sampling import SamplingSettings
+from trainer.score import RewardModel
+from trainer.train import TrainConfig
 
 CAMPAIGN = "demo"
 REGIONS = ["Africa", "Asia", "Europe", "Latin America", "North America", "Oceania"]
+DEMO_MIN_TRUST = 0.5  # leave the labelers the trust score flags out of the training pairs
 
 
 @dataclass
@@ -32,6 +42,11 @@ class DemoOptions:
     model: str = "default"
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
     batch_size: int = 8
+    labelers: int = 30  # the simulated crowd
+    spammers: float = 0.1
+    seed: int = 0
+    epochs: int = 2  # reward-model training
+    train: bool = True
 
 
 @dataclass
@@ -114,6 +129,78 @@ def _preview(text: str, width: int = 300) -> str:
     return flat if len(flat) <= width else flat[:width - 1] + "…"
 
 
+async def simulate_crowd(demo: Demo) -> None:
+    """A simulated crowd over the six regions ranks through the same service calls the chat adapters use."""
+    demo.stage("simulated crowd")
+    options = demo.options
+    with progress_bar("ranking", "ranking") as (on_start, on_batch):
+        result = await simulate(demo.database, CAMPAIGN, labelers=options.labelers, spammers=options.spammers,
+                                seed=options.seed, home=demo.home, on_start=on_start, on_batch=on_batch)
+    demo.echo(f"{result.rankings} new rankings; {result.items_complete} items have their votes "
+              f"({result.stopped})")
+    demo.outputs["hidden truth"] = str(result.truth_path)
+
+
+async def assess_labelers(demo: Demo) -> None:
+    """Trust per labeler (gold accuracy, agreement with the others, reading speed); low trust is listed."""
+    demo.stage("labeler trust")
+    async with demo.database.session() as session:
+        qualities = await assess_campaign(session, CAMPAIGN)
+    flagged = [q for q in qualities if q.flagged]
+    demo.echo(f"{len(qualities)} labelers assessed; {len(flagged)} under the trust threshold "
+              f"(see `crowdrank labeler list {CAMPAIGN}`)")
+
+
+async def write_consensus_report(demo: Demo) -> None:
+    """Agreement per region and across regions, consensus orders (also stored for pair export), plots."""
+    demo.stage("consensus report")
+    out = demo.home / "reports" / CAMPAIGN
+    with progress_bar("consensus rows", "row") as (on_start, on_batch):
+        page = await write_report(demo.database, CAMPAIGN, out, home=demo.home, on_start=on_start,
+                                  on_batch=on_batch)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    low, high = summary["pairwise_agreement_ci"]
+    demo.echo(f"pairwise agreement {summary['pairwise_agreement']:.3f} (95% CI {low:.3f}-{high:.3f}), "
+              f"Kendall W {summary['kendall_w']:.3f}, over {summary['rankings']} rankings")
+    demo.outputs["report"] = str(page)
+
+
+async def export_and_train(demo: Demo) -> None:
+    """Pairs from the rankings of trusted labelers, then a reward model trained on them (grouped by prompt)."""
+    demo.stage("pairs and reward model")
+    url, pairs_file = demo.database.url, demo.home / "demo" / "pairs.jsonl"
+    exported = await asyncio.to_thread(export_pairs, url, CAMPAIGN, pairs_file, min_trust=DEMO_MIN_TRUST)
+    demo.echo(f"{exported.pairs} pairs written (labelers with trust >= {DEMO_MIN_TRUST})")
+    demo.outputs["pairs"] = str(pairs_file)
+    if not demo.options.train:
+        return
+    config = TrainConfig(epochs=demo.options.epochs, seed=demo.options.seed)
+    version = await asyncio.to_thread(train_reward_model, url, demo.home, pairs=pairs_file, config=config)
+    accuracy = version.metrics.get("val_accuracy")
+    demo.echo(f"reward model {version.name}: validation accuracy "
+              f"{accuracy if accuracy is None else f'{accuracy:.3f}'}; "
+              f"{'active' if version.active else 'kept the previous active version'}")
+    demo.outputs["reward model"] = str(version.path)
+    await score_example(demo, version.path)
+
+
+async def score_example(demo: Demo, model_path: Path) -> None:
+    """Score the first prompt's completions with the new reward model, best first."""
+    async with demo.database.session() as session:
+        campaign = await campaigns.get_campaign(session, CAMPAIGN)
+        prompt = (await session.exec(select(Prompt).where(Prompt.campaign_id == campaign.id)
+                                     .order_by(col(Prompt.id)))).first()
+        texts = list((await session.exec(select(Completion.text).where(Completion.prompt_id == prompt.id)
+                                         .order_by(col(Completion.position)))).all()) if prompt else []
+    if not texts:
+        return
+    model = await asyncio.to_thread(RewardModel.load, model_path)
+    scores = await asyncio.to_thread(model.score, prompt.text, texts)
+    demo.echo(f"\nscores for {_preview(prompt.text, 80)!r}:")
+    for score, text in sorted(zip(scores, texts, strict=True), reverse=True):
+        demo.echo(f"  {score:+.3f}  {_preview(text, 90)}")
+
+
 def print_outputs(demo: Demo) -> None:
     demo.stage("where things are")
     demo.outputs.setdefault("database", demo.database.url)
@@ -126,8 +213,10 @@ async def run_demo(database: Database, home: Path, options: DemoOptions | None =
                    echo: Callable[[str], None] = print) -> Demo:
     """Run every demo stage in order on a migrated database; returns the shared state (for tests)."""
     demo = Demo(database=database, home=home, options=options or DemoOptions(), echo=echo)
-    await create_campaign(demo)
-    await generate_completions(demo)
-    await export_completions(demo)
+    for stage in (create_campaign, generate_completions, export_completions, simulate_crowd, assess_labelers,
+                  write_consensus_report, export_and_train):
+        started = time.perf_counter()
+        await stage(demo)
+        demo.echo(f"  done in {time.perf_counter() - started:.1f} s")
     print_outputs(demo)
     return demo
