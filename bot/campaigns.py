@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,6 +24,15 @@ TRANSITIONS: dict[str, tuple[set[str], str]] = {
     "resume": ({"paused"}, "live"),
     "close": ({"draft", "generating", "live", "paused"}, "closed"),
 }
+
+
+def retrain_trigger(expression: str) -> CronTrigger:
+    """A UTC cron trigger from five-field crontab syntax, or one clear line saying why not."""
+    try:
+        return CronTrigger.from_crontab(expression, timezone="UTC")
+    except ValueError as exc:
+        raise InputError(f"retrain schedule {expression!r} is not a crontab expression ({exc})",
+                         field="retrain") from exc
 
 
 @dataclass
@@ -54,6 +64,8 @@ class CampaignSpec:
             raise InputError("regions must be distinct and non-empty", field="regions")
         if not 0.0 <= self.gold_rate < 1.0:
             raise InputError("gold rate must be in [0, 1)", field="gold_rate")
+        if self.retrain_schedule is not None:
+            retrain_trigger(self.retrain_schedule)
 
 
 @dataclass
@@ -101,6 +113,12 @@ async def create_campaign(
                 campaign.guidelines_version += 1
                 campaign.updated_at = utcnow()
                 result.notes.append(f"guidelines updated to version {campaign.guidelines_version}")
+            for name in ("retrain_schedule", "announcement_channel"):
+                value = getattr(spec, name)
+                if value is not None and value != getattr(campaign, name):
+                    setattr(campaign, name, value)
+                    campaign.updated_at = utcnow()
+                    result.notes.append(f"{name.replace('_', ' ')} set to {value!r}")
         assert result is not None
         by_external = await _add_prompts(session, campaign, prompts, result)
         for record in completions or []:
@@ -217,6 +235,8 @@ async def campaign_stats(session: AsyncSession, campaign: Campaign) -> dict[str,
         "regions": campaign.regions,
         "quota_policy": campaign.quota_policy,
         "guidelines_version": campaign.guidelines_version,
+        "retrain_schedule": campaign.retrain_schedule,
+        "announcement_channel": campaign.announcement_channel,
         "prompts": prompts,
         "completions": completions,
         "items": items,

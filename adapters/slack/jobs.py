@@ -68,19 +68,33 @@ def _spawn(deps: SlackDeps, client: AsyncWebClient, channel: str, what: str,
     task.add_done_callback(deps.tasks.discard)
 
 
+async def retrain_summary(deps: SlackDeps, campaign: str) -> str:
+    """Retrain in the worker process; the outcome as one mrkdwn line."""
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(deps.worker, retrain_in_worker, deps.database.url, str(deps.home), campaign)
+    metrics = result["metrics"]
+    state = "now active" if result["active"] else "kept inactive"
+    return (f"Reward model *{escape(result['name'])}* trained on *{escape(campaign)}*: validation accuracy "
+            f"{metrics['val_accuracy']:.3f} ± {metrics['val_interval95']:.3f} on {metrics['val_pairs']} pairs; "
+            f"{state}. {escape(result['note'] or '')}").strip()
+
+
 def start_retrain(deps: SlackDeps, client: AsyncWebClient, campaign: str, channel: str) -> None:
     async def work() -> None:
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(deps.worker, retrain_in_worker, deps.database.url, str(deps.home),
-                                            campaign)
-        metrics = result["metrics"]
-        state = "now active" if result["active"] else "kept inactive"
-        await client.chat_postMessage(channel=channel, text=(
-            f"Reward model *{escape(result['name'])}* trained on *{escape(campaign)}*: validation accuracy "
-            f"{metrics['val_accuracy']:.3f} ± {metrics['val_interval95']:.3f} on {metrics['val_pairs']} pairs; "
-            f"{state}. {escape(result['note'] or '')}").strip())
+        await client.chat_postMessage(channel=channel, text=await retrain_summary(deps, campaign))
 
     _spawn(deps, client, channel, f"retraining on {campaign}", work)
+
+
+async def scheduled_retrain(deps: SlackDeps, client: AsyncWebClient, campaign: str, channel: str | None) -> None:
+    """The scheduler's retrain job: posted to the campaign's announcement channel, or logged when it has none."""
+    if channel:
+        start_retrain(deps, client, campaign, channel)
+        return
+    try:
+        deps.logger.info("scheduled retrain: %s", await retrain_summary(deps, campaign))
+    except CrowdrankError as error:
+        deps.logger.warning("scheduled retrain of %s failed: %s", campaign, error)
 
 
 def start_report(deps: SlackDeps, client: AsyncWebClient, campaign: str, channel: str) -> None:

@@ -45,13 +45,17 @@ def register(app: typer.Typer) -> None:
         completions: Annotated[Path | None, typer.Option(help="JSONL of completions made elsewhere.")] = None,
         quota: Annotated[str, typer.Option(help="Region quota policy: balanced or none.")] = "balanced",
         lease_minutes: Annotated[int, typer.Option(help="Minutes a labeler may hold a card.")] = 30,
-        retrain: Annotated[str | None, typer.Option(help="Retrain schedule, cron syntax.")] = None,
+        retrain: Annotated[str | None, typer.Option(
+            help="Retrain the reward model on this UTC crontab schedule while `crowdrank serve` runs, "
+                 "e.g. '0 3 * * *'.")] = None,
+        announce: Annotated[str | None, typer.Option(
+            help="Chat channel id where retraining summaries are posted.")] = None,
     ) -> None:
         """Create a campaign from a prompt file (re-running it adds only what is new)."""
         spec = campaigns.CampaignSpec(
             name=name, criterion=criterion, k=k, votes=votes, regions=parse_regions(regions),
             guidelines=read_guidelines(guidelines), quota_policy=quota, lease_minutes=lease_minutes,
-            retrain_schedule=retrain)
+            retrain_schedule=retrain, announcement_channel=announce)
         spec.validate()
         prompt_records = read_prompts(prompts)
         completion_records = read_completions(completions, k) if completions else None

@@ -20,7 +20,8 @@ def register(app: typer.Typer) -> None:
                                                "/slack/events).")] = 3000,
         host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
     ) -> None:
-        """Run a chat bot until interrupted (Ctrl-C)."""
+        """Run a chat bot until interrupted (Ctrl-C), with the scheduled jobs: each campaign's retrain schedule
+        and the expiry of stale card leases."""
         if not slack:
             raise InputError("choose a platform to serve, e.g. --slack", field="--slack")
         asyncio.run(_serve_slack(host, port))
@@ -28,14 +29,19 @@ def register(app: typer.Typer) -> None:
 
 async def _serve_slack(host: str, port: int) -> None:
     from adapters.slack.app import build_app
+    from adapters.slack.jobs import scheduled_retrain
     from adapters.slack.server import SlackHttpServer, SlackSocketMode
     from bot.database import Database
+    from bot.scheduler import CampaignScheduler
     from bot.settings import get_settings
 
     settings = get_settings()
     database = Database.from_settings(settings)
     await asyncio.to_thread(database.upgrade)
     app, deps = build_app(settings, database)
+    scheduler = CampaignScheduler(database, lambda campaign, channel: scheduled_retrain(deps, app.client, campaign,
+                                                                                       channel))
+    await scheduler.start()
     try:
         if settings.slack_app_token:
             typer.echo("crowdrank: Slack bot in Socket Mode")
@@ -44,5 +50,6 @@ async def _serve_slack(host: str, port: int) -> None:
             typer.echo(f"crowdrank: Slack bot on http://{host}:{port}/slack/events")
             await SlackHttpServer(app, host=host, port=port).serve_forever()
     finally:
+        scheduler.shutdown()
         deps.close()
         await database.dispose()
