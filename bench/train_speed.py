@@ -140,7 +140,8 @@ def run_trl(train_groups: list[PromptGroup], val_groups, config: TrainConfig, pa
             output_dir=output, per_device_train_batch_size=pairs_per_step, num_train_epochs=config.epochs,
             learning_rate=config.lr, weight_decay=config.weight_decay, lr_scheduler_type="linear",
             warmup_steps=max(1, int(steps * config.warmup_fraction)), max_grad_norm=1.0, seed=config.seed,
-            use_cpu=True, bf16=False, fp16=False, disable_dropout=False, max_length=config.max_length,
+            use_cpu=True, bf16=False, fp16=False, disable_dropout=config.disable_dropout,
+            max_length=config.max_length,
             train_sampling_strategy="group_by_length", length_column_name="length", report_to=[],
             save_strategy="no", eval_strategy="no", logging_strategy="no", dataloader_num_workers=0,
             remove_unused_columns=False,  # keep `length` for the length-grouped sampler (both sides group)
@@ -164,6 +165,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dropout", action="store_true", help="keep dropout on both sides (TRL turns it off)")
     args = parser.parse_args()
     if args.quick:
         args.prompts, args.val_prompts, args.max_length = 24, 16, 64
@@ -175,11 +177,12 @@ def main() -> None:
     pairs_per_step = 6 * args.batch_prompts
     steps = -(-len(train_groups) // args.batch_prompts) * args.epochs
     config = TrainConfig(epochs=args.epochs, lr=args.lr, batch_prompts=args.batch_prompts,
-                         max_length=args.max_length, seed=args.seed)
+                         max_length=args.max_length, seed=args.seed, disable_dropout=not args.dropout)
     assert all(len(group.completions) == 4 for group in groups)
     print(f"{DEFAULT_NAME}, fp32, {args.threads} CPU threads, K=4: {len(train_groups)} prompts "
           f"({6 * len(train_groups)} pairs) x {args.epochs} epochs, {pairs_per_step} pairs/step, lr {args.lr}, "
-          f"max length {args.max_length}; validation {len(val_groups)} prompts ({6 * len(val_groups)} pairs)")
+          f"max length {args.max_length}, dropout {'on' if args.dropout else 'off'}; "
+          f"validation {len(val_groups)} prompts ({6 * len(val_groups)} pairs)")
     print("grouped (crowdrank):", flush=True)
     ours_clock, ours = run_grouped(train_groups, val_groups, config)
     print("TRL RewardTrainer:", flush=True)

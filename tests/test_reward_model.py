@@ -218,3 +218,12 @@ def test_train_a_campaign_with_the_default_backbone_then_score_the_active_versio
     scores = RewardModel.load("active", home=tmp_path / "home", url=sqlite_url).score("prompt 0", [
         "answer 0.0", "answer 0.1", "answer 0.2"])
     assert len(scores) == 3 and all(isinstance(s, float) for s in scores)
+
+
+def test_disable_dropout_turns_every_dropout_off(backbone: Path) -> None:
+    groups, _ = build_groups(synthetic_pairs(8))
+    model, tokenizer = load_reward_model(backbone)
+    assert any(m.p > 0 for m in model.modules() if isinstance(m, torch.nn.Dropout))
+    config = TrainConfig(backbone=str(backbone), disable_dropout=True, **{**FAST, "epochs": 1})
+    train(model, tokenizer, groups[:6], groups[6:], config, progress=False)
+    assert all(m.p == 0 for m in model.modules() if isinstance(m, torch.nn.Dropout))

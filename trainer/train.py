@@ -31,6 +31,7 @@ class TrainConfig:
     validation_fraction: float = 0.1
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
+    disable_dropout: bool = False  # TRL's RewardTrainer default; then grouped and per-pair steps are the same math
 
     def validate(self) -> None:
         checks = [("epochs", self.epochs >= 1, "must be at least 1"), ("lr", 0 < self.lr < 1, "must be in (0, 1)"),
@@ -106,6 +107,10 @@ def _loop(model, tokenizer, train_groups, val_groups, config: TrainConfig, devic
           progress: bool, on_step: Callable[[int, int], None] | None) -> dict:
     rng = random.Random(config.seed)
     model.to(device)
+    if config.disable_dropout:
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = 0.0
     steps_per_epoch = math.ceil(len(train_groups) / config.batch_prompts)
     total_steps = steps_per_epoch * config.epochs
     warmup = max(1, int(total_steps * config.warmup_fraction))
