@@ -4,6 +4,9 @@ CROWDRANK_HOME. PostgreSQL is never skipped: if the server is down the tests fai
 from __future__ import annotations
 
 import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP (see bot/cli.py)
+
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path

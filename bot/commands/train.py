@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -29,8 +28,6 @@ def register(app: typer.Typer) -> None:
         progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     ) -> None:
         """Train a reward model on a campaign's rankings or a pair file; register it as rm-NNNN."""
-        # before torch loads OpenMP: spinning threads on a shared CPU made training steps ~4x slower here
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from storage.migrate import upgrade
         from trainer.retrain import TrainConfig, train_reward_model
 
