@@ -7,7 +7,6 @@ the order the completions were stored), best first.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.campaigns import get_campaign
 from bot.errors import InputError
+from bot.prompt_files import jsonl_objects
 from bot.unit_of_work import transaction
 from storage.models import Completion, Item, Prompt
 
@@ -30,19 +30,9 @@ class GoldRecord:
 
 
 def read_gold(path: Path) -> list[GoldRecord]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read file ({exc.__class__.__name__})", file=str(path)) from exc
     records = []
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not JSON ({exc.msg})", file=str(path), line=number) from exc
-        if not isinstance(data, dict) or not isinstance(data.get("prompt_id"), str | int):
+    for number, data in jsonl_objects(path):
+        if not isinstance(data.get("prompt_id"), str | int):
             raise InputError("expected an object with a prompt_id", file=str(path), line=number, field="prompt_id")
         order = data.get("order")
         if not isinstance(order, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in order):

@@ -47,7 +47,8 @@ def _read_text(path: Path) -> str:
         raise InputError(f"cannot read file ({exc.__class__.__name__})", file=str(path)) from exc
 
 
-def _jsonl_objects(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def jsonl_objects(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-blank line; malformed JSON or a non-object names file and line."""
     objects = []
     for number, raw in enumerate(_read_text(path).splitlines(), start=1):
         if not raw.strip():
@@ -88,7 +89,7 @@ def read_prompts(path: Path) -> list[PromptRecord]:
     if path.suffix.lower() == ".csv":
         records = _read_csv_prompts(path)
     else:
-        records = [_prompt_record(path, n, row, row.get("metadata") or {}) for n, row in _jsonl_objects(path)]
+        records = [_prompt_record(path, n, row, row.get("metadata") or {}) for n, row in jsonl_objects(path)]
     if not records:
         raise InputError("no prompts in file", file=str(path))
     seen: dict[str, int] = {}
@@ -119,7 +120,7 @@ def read_completions(path: Path, k: int) -> list[CompletionRecord]:
     path = Path(path)
     records = []
     seen: dict[str, int] = {}
-    for number, row in _jsonl_objects(path):
+    for number, row in jsonl_objects(path):
         for name in ("prompt_id", "completions"):
             if name not in row:
                 raise InputError("missing field", file=str(path), line=number, field=name)
