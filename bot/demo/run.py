@@ -176,10 +176,12 @@ async def export_and_train(demo: Demo) -> None:
         return
     config = TrainConfig(epochs=demo.options.epochs, seed=demo.options.seed)
     version = await asyncio.to_thread(train_reward_model, url, demo.home, pairs=pairs_file, config=config)
-    accuracy = version.metrics.get("val_accuracy")
-    demo.echo(f"reward model {version.name}: validation accuracy "
-              f"{accuracy if accuracy is None else f'{accuracy:.3f}'}; "
+    metrics = version.metrics
+    demo.echo(f"reward model {version.name}: validation accuracy {metrics['val_accuracy']:.3f} "
+              f"± {metrics['val_interval95']:.3f} on {metrics['val_pairs']} held-out pairs; "
               f"{'active' if version.active else 'kept the previous active version'}")
+    demo.echo("(the simulated crowd mostly follows hidden per-completion qualities no text model can see, so "
+              "expect little above chance here; bench/hh_rlhf.py measures the reward model on real human pairs)")
     demo.outputs["reward model"] = str(version.path)
     await score_example(demo, version.path)
 
