@@ -134,13 +134,15 @@ def test_demo_command_uses_the_cached_default_model(home: Path, cold: InstructMo
     exported = (home / "demo" / "completions.jsonl").read_text().splitlines()
     assert [json.loads(line)["prompt_id"] for line in exported] == [f"demo-0{i}" for i in range(1, 5)]
     assert all(len(json.loads(line)["completions"]) == 4 for line in exported)
-    assert sql("SELECT name, k, votes, criterion FROM campaign") == [("demo", 4, 3, "helpfulness")]
+    assert sql("SELECT name, k, votes, criterion FROM campaign") == [("demo", 4, 12, "helpfulness")]
     assert str(home / "demo" / "completions.jsonl") in result.stdout
     # the later stages: the crowd ranked every item, the report, pairs and a reward model exist
-    assert sql("SELECT count(*) FROM ranking") == [(12,)]
+    assert sql("SELECT count(*) FROM ranking") == [(48,)]
     summary = json.loads((home / "reports" / "demo" / "summary.json").read_text())
-    assert summary["rankings"] == 12 and summary["items"] == 4
+    assert summary["rankings"] == 48 and summary["items"] == 4
+    assert all(region["pairwise_agreement"] is not None for region in summary["regions"].values())
     assert (home / "reports" / "demo" / "report.html").is_file()
     assert len((home / "demo" / "pairs.jsonl").read_text().splitlines()) > 0
+    assert len((home / "demo" / "consensus-pairs.jsonl").read_text().splitlines()) == 4 * 6
     assert sql("SELECT name, active FROM rewardmodelversion") == [("rm-0001", 1)]
     assert "scores for" in result.stdout

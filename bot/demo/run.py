@@ -33,6 +33,9 @@ from trainer.train import TrainConfig
 
 CAMPAIGN = "demo"
 REGIONS = ["Africa", "Asia", "Europe", "Latin America", "North America", "Oceania"]
+# Two votes per region and item: the balanced policy spreads an item's votes over regions, so with fewer votes
+# than twice the regions no two labelers of one region share an item and within-region agreement is unmeasurable.
+VOTES = 2 * len(REGIONS)
 DEMO_MIN_TRUST = 0.5  # leave the labelers the trust score flags out of the training pairs
 
 
@@ -65,10 +68,10 @@ class Demo:
 
 
 async def create_campaign(demo: Demo) -> None:
-    """The campaign `demo` from the bundled prompts and helpfulness guidelines (k=4, 3 votes, six regions)."""
+    """The campaign `demo` from the bundled prompts and helpfulness guidelines (k=4, six regions, two votes each)."""
     demo.stage("campaign")
     prompts = read_prompts(PROMPTS)[:demo.options.prompts_limit]
-    spec = campaigns.CampaignSpec(name=CAMPAIGN, criterion="helpfulness", k=4, votes=3, regions=REGIONS,
+    spec = campaigns.CampaignSpec(name=CAMPAIGN, criterion="helpfulness", k=4, votes=VOTES, regions=REGIONS,
                                   guidelines=GUIDELINES["helpfulness"].read_text(encoding="utf-8"))
     async with demo.database.session() as session:
         result = await campaigns.create_campaign(session, spec, prompts)
@@ -166,16 +169,21 @@ async def write_consensus_report(demo: Demo) -> None:
 
 
 async def export_and_train(demo: Demo) -> None:
-    """Pairs from the rankings of trusted labelers, then a reward model trained on them (grouped by prompt)."""
+    """Every trusted labeler's pairs for researchers; the trust-weighted consensus pairs (one order per item,
+    margins from vote strength) train the reward model, grouped by prompt."""
     demo.stage("pairs and reward model")
-    url, pairs_file = demo.database.url, demo.home / "demo" / "pairs.jsonl"
-    exported = await asyncio.to_thread(export_pairs, url, CAMPAIGN, pairs_file, min_trust=DEMO_MIN_TRUST)
-    demo.echo(f"{exported.pairs} pairs written (labelers with trust >= {DEMO_MIN_TRUST})")
-    demo.outputs["pairs"] = str(pairs_file)
+    url, folder = demo.database.url, demo.home / "demo"
+    raw = await asyncio.to_thread(export_pairs, url, CAMPAIGN, folder / "pairs.jsonl", min_trust=DEMO_MIN_TRUST)
+    consensus = await asyncio.to_thread(export_pairs, url, CAMPAIGN, folder / "consensus-pairs.jsonl",
+                                        mode="consensus", method="bradley_terry_trust")
+    demo.echo(f"{raw.pairs} raw pairs (labelers with trust >= {DEMO_MIN_TRUST}), "
+              f"{consensus.pairs} trust-weighted consensus pairs")
+    demo.outputs["pairs"] = str(raw.path)
+    demo.outputs["consensus pairs"] = str(consensus.path)
     if not demo.options.train:
         return
     config = TrainConfig(epochs=demo.options.epochs, seed=demo.options.seed)
-    version = await asyncio.to_thread(train_reward_model, url, demo.home, pairs=pairs_file, config=config)
+    version = await asyncio.to_thread(train_reward_model, url, demo.home, pairs=consensus.path, config=config)
     metrics = version.metrics
     demo.echo(f"reward model {version.name}: validation accuracy {metrics['val_accuracy']:.3f} "
               f"± {metrics['val_interval95']:.3f} on {metrics['val_pairs']} held-out pairs; "
