@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.settings import Settings, get_settings
-from storage.engine import make_async_engine, session_factory
+from storage.engine import checkpoint_sqlite, is_sqlite, make_async_engine, session_factory
 from storage.migrate import upgrade
 
 T = TypeVar("T")
@@ -42,8 +42,15 @@ class Database:
         async with self._sessions() as session:
             yield session
 
+    async def checkpoint(self) -> None:
+        """SQLite: move the write-ahead log into the database file, off the event loop and off the serving
+        connection (the scheduler calls this every minute; disposing calls it once more). PostgreSQL: nothing."""
+        if is_sqlite(self.url):
+            await asyncio.to_thread(checkpoint_sqlite, self.url)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        await self.checkpoint()
 
 
 def run(work: Callable[[Database], Awaitable[T]], settings: Settings | None = None) -> T:

@@ -1,4 +1,5 @@
-"""Scheduled work while a bot serves: retrain each campaign on its own cron schedule, expire stale leases.
+"""Scheduled work while a bot serves: retrain each campaign on its own cron schedule, expire stale leases,
+checkpoint SQLite's write-ahead log.
 
 The jobs follow the database: every `SYNC_SECONDS` the retrain jobs are reconciled with the campaigns' schedules
 (new campaign, changed schedule, paused or closed), so no restart is needed. What a retrain does — run the trainer
@@ -22,6 +23,7 @@ Retrain = Callable[[str, str | None], Awaitable[None]]  # (campaign name, announ
 
 SYNC_SECONDS = 60
 LEASE_SWEEP_SECONDS = 60
+CHECKPOINT_SECONDS = 60  # SQLite's WAL is checkpointed here, not inside a click's commit (see storage/engine.py)
 SCHEDULED_STATUSES = ("live", "paused")  # a paused campaign keeps training on what it has
 log = logging.getLogger("crowdrank.scheduler")
 
@@ -42,6 +44,8 @@ class CampaignScheduler:
         self.scheduler.add_job(self.sync, "interval", seconds=SYNC_SECONDS, id="sync-schedules",
                                coalesce=True, max_instances=1)
         self.scheduler.add_job(self.sweep_leases, "interval", seconds=LEASE_SWEEP_SECONDS, id="expire-leases",
+                               coalesce=True, max_instances=1)
+        self.scheduler.add_job(self.database.checkpoint, "interval", seconds=CHECKPOINT_SECONDS, id="checkpoint",
                                coalesce=True, max_instances=1)
         self.scheduler.start()
 

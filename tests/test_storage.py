@@ -123,3 +123,25 @@ def test_unsupported_urls_are_refused_in_one_line(url: str) -> None:
     with pytest.raises(InputError) as error:
         normalize_url(url, asynchronous=True)
     assert "\n" not in str(error.value)
+
+
+async def test_sqlite_checkpoints_off_the_serving_connection(sqlite_url: str) -> None:
+    from pathlib import Path
+
+    from bot.database import Database
+
+    database = Database(sqlite_url)
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    try:
+        async with database.engine.connect() as connection:
+            assert (await connection.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 0
+        async with database.session() as session:
+            session.add_all(Campaign(name=f"c{i}", criterion="h" * 2000, k=2, votes=1, regions=[])
+                            for i in range(300))
+            await session.commit()
+        before = path.stat().st_size
+        assert Path(f"{path}-wal").stat().st_size > 0  # the rows wait in the write-ahead log
+        await database.checkpoint()
+        assert path.stat().st_size > before  # and are now in the database file
+    finally:
+        await database.dispose()
