@@ -51,8 +51,11 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             await flows.serve_next(deps, client, labeler, campaign, channel)
 
     @app.action(action_ids.CONSENT)
-    async def consent(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
-                      context: AsyncBoltContext) -> None:
+    @app.action(action_ids.REGION)
+    @app.action(action_ids.READ)
+    async def step(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                   context: AsyncBoltContext) -> None:
+        """Consent, a confirmed region, guidelines read: each advances onboarding the same way."""
         await ack()
         async with reported(body, context):
             await advance(body, action, client, context)
@@ -60,17 +63,3 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     @app.action(action_ids.REGION_PICK)
     async def region_picked(ack: AsyncAck) -> None:
         await ack()  # the choice lives in the message state until Confirm
-
-    @app.action(action_ids.REGION)
-    async def region(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
-                     context: AsyncBoltContext) -> None:
-        await ack()
-        async with reported(body, context):
-            await advance(body, action, client, context)
-
-    @app.action(action_ids.READ)
-    async def read(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
-                   context: AsyncBoltContext) -> None:
-        await ack()
-        async with reported(body, context):
-            await advance(body, action, client, context)
