@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.card_loader import build_card, card_state, card_texts, load_card
 from bot.cards import Card
 from bot.errors import StateError
+from bot.i18n import N_
 from bot.labelers import PREFER_NOT_TO_SAY, lock_ready, release_slots
 from bot.unit_of_work import transaction
 from storage.models import Assignment, Campaign, Item, Labeler, utcnow
@@ -61,7 +62,7 @@ async def next_card(session: AsyncSession, labeler_id: int, campaign_name: str, 
                 return await load_card(session, held, campaign, now)
             if attempt == 0 and held is not None:  # its lease ran out: give the slot back, then lease anew
                 await _expire(session, now, campaign.id)
-    raise StateError("another request for your next card is in progress; try again")
+    raise StateError(N_("another request for your next card is in progress; try again"))
 
 
 async def _lease_card(session: AsyncSession, labeler_id: int, campaign_name: str, now: datetime,
@@ -73,7 +74,8 @@ async def _lease_card(session: AsyncSession, labeler_id: int, campaign_name: str
             await session.exec(text("SET LOCAL synchronous_commit = off"))  # type: ignore[call-overload]
         labeler, campaign = await lock_ready(session, labeler_id, campaign_name)  # one request per labeler
         if campaign.status != "live":
-            raise StateError(f"campaign {campaign.name!r} is {campaign.status}; it serves no cards now")
+            raise StateError(N_("campaign '{campaign}' is {status}; it serves no cards now"), campaign=campaign.name,
+                             status=campaign.status)
         await _expire_due(session, campaign.id or 0, now)
         lease = None
         if campaign.gold_rate > 0 and rng.random() < campaign.gold_rate:

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import InputError, NotFound, StateError
+from bot.i18n import N_
 from bot.prompt_files import CompletionRecord, PromptRecord
 from storage.models import Campaign, Completion, Item, Prompt, Ranking, utcnow
 
@@ -80,7 +81,7 @@ class CreateResult:
 async def get_campaign(session: AsyncSession, name: str) -> Campaign:
     campaign = (await session.exec(select(Campaign).where(Campaign.name == name))).first()
     if campaign is None:
-        raise NotFound(f"no campaign named {name!r} (see `crowdrank campaign list`)")
+        raise NotFound(N_("no campaign named '{name}'"), name=name)
     return campaign
 
 
@@ -203,7 +204,8 @@ async def change_status(session: AsyncSession, name: str, command: str) -> Campa
     async with session.begin():
         campaign = await get_campaign(session, name)
         if campaign.status not in allowed:
-            raise StateError(f"cannot {command} campaign {name!r}: it is {campaign.status}")
+            raise StateError(N_("cannot {command} campaign '{name}': it is {status}"), command=command, name=name,
+                             status=campaign.status)
         campaign.status = target
         campaign.updated_at = utcnow()
     return campaign

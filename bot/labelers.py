@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.campaigns import get_campaign
 from bot.errors import InputError, NotAllowed, NotFound, StateError
+from bot.i18n import N_
 from bot.unit_of_work import transaction
 from storage.models import Assignment, Campaign, Enrollment, Item, Labeler, new_pseudonym, utcnow
 
@@ -86,9 +87,9 @@ async def get_labeler(session: AsyncSession, labeler_id: int, *, for_update: boo
         statement = statement.with_for_update()
     labeler = (await session.exec(statement)).first()
     if labeler is None:
-        raise NotFound(f"no labeler with id {labeler_id}")
+        raise NotFound(N_("there is no labeler {labeler}"), labeler=labeler_id)
     if labeler.status != "active":
-        raise NotAllowed(f"labeler {labeler.pseudonym} is {labeler.status}")
+        raise NotAllowed(N_("labeler {pseudonym} is {status}"), pseudonym=labeler.pseudonym, status=labeler.status)
     return labeler
 
 
@@ -136,8 +137,8 @@ async def choose_region(session: AsyncSession, labeler_id: int, campaign_name: s
     async with transaction(session):
         labeler, campaign = await _load(session, labeler_id, campaign_name)
         if region not in region_choices(campaign):
-            raise InputError(f"unknown region {region!r}; choose one of {', '.join(region_choices(campaign))}",
-                             field="region")
+            raise InputError(N_("unknown region '{region}'; choose one of {choices}"), field="region",
+                             region=region, choices=", ".join(region_choices(campaign)))
         labeler.region = region
         return _state(labeler, campaign, await _enrollment(session, labeler_id, campaign.id))
 
@@ -148,8 +149,8 @@ async def acknowledge_guidelines(session: AsyncSession, labeler_id: int, campaig
     async with transaction(session):
         labeler, campaign = await _load(session, labeler_id, campaign_name)
         if version != campaign.guidelines_version:
-            raise StateError(f"the guidelines of {campaign.name!r} are now version {campaign.guidelines_version}; "
-                             f"please read them again")
+            raise StateError(N_("the guidelines of {campaign} are now version {version}; please read them again"),
+                             campaign=campaign.name, version=campaign.guidelines_version)
         enrollment = await _enrollment(session, labeler_id, campaign.id)
         if enrollment is None:
             enrollment = Enrollment(labeler_id=labeler_id, campaign_id=campaign.id)
@@ -173,7 +174,7 @@ async def lock_ready(session: AsyncSession, labeler_id: int, campaign_name: str)
         raise AssertionError("unreachable: an enrolled labeler always has a row")  # pragma: no cover
     labeler, campaign, enrollment = row
     if labeler.status != "active":
-        raise NotAllowed(f"labeler {labeler.pseudonym} is {labeler.status}")
+        raise NotAllowed(N_("labeler {pseudonym} is {status}"), pseudonym=labeler.pseudonym, status=labeler.status)
     _check_ready(labeler, campaign, enrollment)
     return labeler, campaign
 
@@ -183,7 +184,8 @@ def _check_ready(labeler: Labeler, campaign: Campaign, enrollment: Enrollment | 
     if not state.complete:
         missing = [name for name, needed in (("consent", state.needs_consent), ("region", state.needs_region),
                                              ("guidelines", state.needs_guidelines)) if needed]
-        raise StateError(f"finish onboarding for {campaign.name!r} first: {', '.join(missing)}")
+        raise StateError(N_("finish joining {campaign} first: {missing}"), campaign=campaign.name,
+                         missing=", ".join(missing))
 
 
 async def forget_labeler(session: AsyncSession, platform: str, workspace: str, user_id: str) -> Labeler:
@@ -196,7 +198,8 @@ async def forget_labeler(session: AsyncSession, platform: str, workspace: str, u
             Labeler.platform == platform, Labeler.workspace == workspace, Labeler.user_id == user_id)
             .with_for_update())).first()
         if labeler is None:
-            raise NotFound(f"no labeler {platform}:{workspace}:{user_id}")
+            raise NotFound(N_("no labeler {platform}:{workspace}:{user}"), platform=platform, workspace=workspace,
+                           user=user_id)
         open_items = (await session.exec(select(Assignment.item_id).where(
             Assignment.labeler_id == labeler.id, Assignment.state == "open"))).all()
         if open_items:

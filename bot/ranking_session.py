@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.card_loader import aware, card_state, load_card
 from bot.cards import Card
 from bot.errors import InputError, NotAllowed, NotFound, StateError
+from bot.i18n import N_
 from bot.labelers import release_slots
 from bot.unit_of_work import transaction
 from storage.models import FLAGS, Assignment, Campaign, Item, Labeler, Ranking, utcnow
@@ -48,7 +49,7 @@ class _Marks:
 
     def check_index(self, index: int) -> None:
         if not 0 <= index < self.k:
-            raise InputError(f"choice index {index} is not on this card (0..{self.k - 1})", field="index")
+            raise InputError(N_("choice {choice} is not on this card"), field="index", choice=index + 1)
 
 
 async def _locked(session: AsyncSession, assignment_id: int, labeler_id: int,
@@ -56,15 +57,16 @@ async def _locked(session: AsyncSession, assignment_id: int, labeler_id: int,
     row = (await session.exec(select(Assignment, Campaign).join(Campaign, Campaign.id == Assignment.campaign_id)
                               .where(Assignment.id == assignment_id).with_for_update(of=Assignment))).first()
     if row is None:
-        raise NotFound(f"no card with id {assignment_id}")
+        raise NotFound(N_("there is no card {card}"), card=assignment_id)
     assignment, campaign = row
     if assignment.labeler_id != labeler_id:
-        raise NotAllowed("this card is not yours")
+        raise NotAllowed(N_("this card is not yours"))
     state = card_state(assignment, now)
     if state != "open":
-        raise StateError(f"this card is {state}; ask for the next one")
+        raise StateError(N_("this card is {state}; ask for the next one"), state=state)
     if campaign.status != "live":
-        raise StateError(f"campaign {campaign.name!r} is {campaign.status}; your clicks are kept for later")
+        raise StateError(N_("campaign '{campaign}' is {status}; your clicks are kept for later"), campaign=campaign.name,
+                         status=campaign.status)
     return assignment, campaign
 
 
@@ -87,9 +89,9 @@ async def show_card(session: AsyncSession, assignment_id: int, labeler_id: int, 
     async with transaction(session):
         assignment = await session.get(Assignment, assignment_id)
         if assignment is None:
-            raise NotFound(f"no card with id {assignment_id}")
+            raise NotFound(N_("there is no card {card}"), card=assignment_id)
         if assignment.labeler_id != labeler_id:
-            raise NotAllowed("this card is not yours")
+            raise NotAllowed(N_("this card is not yours"))
         if assignment.first_shown_at is None:
             assignment.first_shown_at = now
         campaign = await session.get(Campaign, assignment.campaign_id)
@@ -101,7 +103,7 @@ def _click(index: int) -> Callable[[_Marks], None]:
     def mutate(marks: _Marks) -> None:
         marks.check_index(index)
         if index in marks.clicks:
-            raise StateError("that choice is already placed")
+            raise StateError(N_("that choice is already placed"))
         marks.clicks.append(index)
         marks.ties.append(False)
         if len(marks.clicks) == marks.k - 1:  # the last one places itself
@@ -118,7 +120,7 @@ async def click(session: AsyncSession, assignment_id: int, labeler_id: int, inde
 
 def _undo(marks: _Marks) -> None:
     if not marks.clicks:
-        raise StateError("nothing to undo")
+        raise StateError(N_("nothing to undo"))
     del marks.clicks[-1], marks.ties[-1]
     if marks.clicks and len(marks.clicks) == marks.k - 1:  # the one that placed itself goes with it
         del marks.clicks[-1], marks.ties[-1]
@@ -141,7 +143,7 @@ async def reset(session: AsyncSession, assignment_id: int, labeler_id: int, *,
 
 def _tie(marks: _Marks) -> None:
     if len(marks.clicks) < 2:
-        raise StateError("place two choices before tying them")
+        raise StateError(N_("place two choices before tying them"))
     marks.ties[-1] = not marks.ties[-1]
 
 
@@ -154,7 +156,8 @@ def _flag(index: int, kind: str) -> Callable[[_Marks], None]:
     def mutate(marks: _Marks) -> None:
         marks.check_index(index)
         if kind not in FLAGS:
-            raise InputError(f"flag must be one of {', '.join(FLAGS)}, got {kind!r}", field="kind")
+            raise InputError(N_("a flag must be one of {kinds}, not {kind}"), field="kind",
+                             kinds=", ".join(FLAGS), kind=kind)
         key = str(marks.shown_order[index])
         if marks.flags.get(key) == kind:
             del marks.flags[key]
@@ -190,7 +193,8 @@ async def submit(session: AsyncSession, assignment_id: int, labeler_id: int, *,
         assignment, campaign = await _locked(session, assignment_id, labeler_id, now)
         k = len(assignment.shown_order)
         if len(assignment.clicks) != k:
-            raise StateError(f"place every choice before submitting ({len(assignment.clicks)} of {k} placed)")
+            raise StateError(N_("place every choice before submitting ({placed} of {k} placed)"),
+                             placed=len(assignment.clicks), k=k)
         region, is_gold = (await session.exec(select(
             select(Labeler.region).where(Labeler.id == labeler_id).scalar_subquery(),
             select(Item.is_gold).where(Item.id == assignment.item_id).scalar_subquery()))).one()
