@@ -68,8 +68,9 @@ def build_card(assignment: Assignment, campaign: Campaign, prompt: str, texts: d
     order = tuple(assignment.clicks)
     ties = tuple(assignment.ties)
     return Card(
-        assignment_id=assignment.id or 0, campaign=campaign.name, criterion=campaign.criterion, prompt=prompt,
+        assignment_id=assignment.id or 0, campaign_id=campaign.id or 0, campaign=campaign.name,
+        criterion=campaign.criterion, prompt=prompt,
         choices=choices, order=order, ties=ties, state=state,
         can_submit=state == "open" and len(order) == len(choices),
         expires_at=aware(assignment.expires_at), order_text=order_text(order, ties),
-        guidelines_version=campaign.guidelines_version)
+        guidelines_version=campaign.guidelines_version, message_ref=assignment.message_ref)

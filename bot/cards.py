@@ -48,6 +48,7 @@ class Card:
     """One assignment's card. `order` holds choice indexes best first; `ties[i]` ties order[i] with order[i-1]."""
 
     assignment_id: int
+    campaign_id: int
     campaign: str
     criterion: str
     prompt: str
@@ -59,6 +60,7 @@ class Card:
     expires_at: datetime
     order_text: str
     guidelines_version: int
+    message_ref: str | None = None
 
     @property
     def is_open(self) -> bool:

@@ -54,7 +54,8 @@ def region_choices(campaign: Campaign) -> tuple[str, ...]:
     return (*campaign.regions, PREFER_NOT_TO_SAY)
 
 
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+def insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
+    """The dialect's INSERT, which has ON CONFLICT DO NOTHING on both databases."""
     return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
@@ -67,7 +68,7 @@ async def register_labeler(session: AsyncSession, platform: str, workspace: str,
     if not workspace or not user_id:
         raise InputError("workspace and user id must not be empty", field="user_id")
     async with transaction(session):
-        statement = _insert(session)(Labeler).values(
+        statement = insert_for(session)(Labeler).values(
             platform=platform, workspace=workspace, user_id=user_id, pseudonym=new_pseudonym(),
             display_name=display_name, suggested_region=suggested_region, status="active", created_at=utcnow(),
         ).on_conflict_do_nothing(index_elements=["platform", "workspace", "user_id"])

@@ -18,15 +18,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.card_loader import aware, card_state, load_card
 from bot.cards import Card
-from bot.errors import InputError, NotAllowed, NotFound, StateError
+from bot.errors import Duplicate, InputError, NotAllowed, NotFound, StateError
 from bot.i18n import N_
-from bot.labelers import release_slots
+from bot.labelers import insert_for, release_slots
 from bot.unit_of_work import transaction
-from storage.models import FLAGS, Assignment, Campaign, Item, Labeler, Ranking, utcnow
+from storage.models import FLAGS, Assignment, Campaign, Delivery, Enrollment, Item, Labeler, Ranking, utcnow
 
 MAX_SKIP_REASON = 500
 
-__all__ = ["Submitted", "show_card", "click", "undo", "reset", "tie", "flag", "skip", "submit"]
+__all__ = ["Submitted", "show_card", "click", "undo", "reset", "tie", "flag", "skip", "submit", "progress",
+           "remember_message"]
 
 
 @dataclass(frozen=True)
@@ -65,15 +66,27 @@ async def _locked(session: AsyncSession, assignment_id: int, labeler_id: int,
     if state != "open":
         raise StateError(N_("this card is {state}; ask for the next one"), state=state)
     if campaign.status != "live":
-        raise StateError(N_("campaign '{campaign}' is {status}; your clicks are kept for later"), campaign=campaign.name,
-                         status=campaign.status)
+        raise StateError(N_("campaign '{campaign}' is {status}; your clicks are kept for later"),
+                         campaign=campaign.name, status=campaign.status)
     return assignment, campaign
 
 
+async def _once(session: AsyncSession, delivery: str | None) -> None:
+    """Inside the change's transaction: record the platform's delivery key, or refuse a delivery already applied
+    (a re-sent click changes nothing, even after a restart; a refused change rolls the key back with it)."""
+    if delivery is None:
+        return
+    statement = insert_for(session)(Delivery).values(key=delivery[:200], created_at=utcnow())
+    result = await session.exec(statement.on_conflict_do_nothing(index_elements=["key"]))  # type: ignore[call-overload]
+    if result.rowcount == 0:
+        raise Duplicate(N_("that click was already applied"))
+
+
 async def _change(session: AsyncSession, assignment_id: int, labeler_id: int, now: datetime | None,
-                  mutate: Callable[[_Marks], None]) -> Card:
+                  mutate: Callable[[_Marks], None], delivery: str | None) -> Card:
     now = now or utcnow()
     async with transaction(session):
+        await _once(session, delivery)
         assignment, campaign = await _locked(session, assignment_id, labeler_id, now)
         marks = _Marks(k=len(assignment.shown_order), shown_order=list(assignment.shown_order),
                        clicks=list(assignment.clicks), ties=list(assignment.ties), flags=dict(assignment.flags))
@@ -113,9 +126,9 @@ def _click(index: int) -> Callable[[_Marks], None]:
 
 
 async def click(session: AsyncSession, assignment_id: int, labeler_id: int, index: int, *,
-                now: datetime | None = None) -> Card:
+                now: datetime | None = None, delivery: str | None = None) -> Card:
     """Place the choice shown at `index` next (best first)."""
-    return await _change(session, assignment_id, labeler_id, now, _click(index))
+    return await _change(session, assignment_id, labeler_id, now, _click(index), delivery)
 
 
 def _undo(marks: _Marks) -> None:
@@ -126,8 +139,9 @@ def _undo(marks: _Marks) -> None:
         del marks.clicks[-1], marks.ties[-1]
 
 
-async def undo(session: AsyncSession, assignment_id: int, labeler_id: int, *, now: datetime | None = None) -> Card:
-    return await _change(session, assignment_id, labeler_id, now, _undo)
+async def undo(session: AsyncSession, assignment_id: int, labeler_id: int, *, now: datetime | None = None,
+               delivery: str | None = None) -> Card:
+    return await _change(session, assignment_id, labeler_id, now, _undo, delivery)
 
 
 def _reset(marks: _Marks) -> None:
@@ -136,9 +150,9 @@ def _reset(marks: _Marks) -> None:
 
 
 async def reset(session: AsyncSession, assignment_id: int, labeler_id: int, *,
-                now: datetime | None = None) -> Card:
+                now: datetime | None = None, delivery: str | None = None) -> Card:
     """Clear the order (flags stay)."""
-    return await _change(session, assignment_id, labeler_id, now, _reset)
+    return await _change(session, assignment_id, labeler_id, now, _reset, delivery)
 
 
 def _tie(marks: _Marks) -> None:
@@ -147,9 +161,10 @@ def _tie(marks: _Marks) -> None:
     marks.ties[-1] = not marks.ties[-1]
 
 
-async def tie(session: AsyncSession, assignment_id: int, labeler_id: int, *, now: datetime | None = None) -> Card:
+async def tie(session: AsyncSession, assignment_id: int, labeler_id: int, *, now: datetime | None = None,
+              delivery: str | None = None) -> Card:
     """Toggle: the last placed choice ties with the one before it."""
-    return await _change(session, assignment_id, labeler_id, now, _tie)
+    return await _change(session, assignment_id, labeler_id, now, _tie, delivery)
 
 
 def _flag(index: int, kind: str) -> Callable[[_Marks], None]:
@@ -167,16 +182,17 @@ def _flag(index: int, kind: str) -> Callable[[_Marks], None]:
 
 
 async def flag(session: AsyncSession, assignment_id: int, labeler_id: int, index: int, kind: str, *,
-               now: datetime | None = None) -> Card:
+               now: datetime | None = None, delivery: str | None = None) -> Card:
     """Toggle a flag (harmful or unrankable) on one choice."""
-    return await _change(session, assignment_id, labeler_id, now, _flag(index, kind))
+    return await _change(session, assignment_id, labeler_id, now, _flag(index, kind), delivery)
 
 
 async def skip(session: AsyncSession, assignment_id: int, labeler_id: int, reason: str = "", *,
-               now: datetime | None = None) -> Card:
+               now: datetime | None = None, delivery: str | None = None) -> Card:
     """Give the card back: its slot returns to the pool and the item is never served to this labeler again."""
     now = now or utcnow()
     async with transaction(session):
+        await _once(session, delivery)
         assignment, campaign = await _locked(session, assignment_id, labeler_id, now)
         assignment.state, assignment.closed_at = "skipped", now
         assignment.skip_reason = reason.strip()[:MAX_SKIP_REASON] or None
@@ -186,25 +202,30 @@ async def skip(session: AsyncSession, assignment_id: int, labeler_id: int, reaso
 
 
 async def submit(session: AsyncSession, assignment_id: int, labeler_id: int, *,
-                 now: datetime | None = None) -> Submitted:
+                 now: datetime | None = None, delivery: str | None = None) -> Submitted:
     """Store the ranking (once per assignment) and move the lease to `submitted` in the same transaction."""
     now = now or utcnow()
     async with transaction(session):
+        await _once(session, delivery)
         assignment, campaign = await _locked(session, assignment_id, labeler_id, now)
         k = len(assignment.shown_order)
         if len(assignment.clicks) != k:
             raise StateError(N_("place every choice before submitting ({placed} of {k} placed)"),
                              placed=len(assignment.clicks), k=k)
-        region, is_gold = (await session.exec(select(
+        region, is_gold, guidelines_version = (await session.exec(select(
             select(Labeler.region).where(Labeler.id == labeler_id).scalar_subquery(),
-            select(Item.is_gold).where(Item.id == assignment.item_id).scalar_subquery()))).one()
+            select(Item.is_gold).where(Item.id == assignment.item_id).scalar_subquery(),
+            select(Enrollment.guidelines_version).where(Enrollment.labeler_id == labeler_id,
+                                                        Enrollment.campaign_id == campaign.id)
+            .limit(1).scalar_subquery()))).one()
         started = aware(assignment.first_shown_at or assignment.created_at)
         ranking = Ranking(
             assignment_id=assignment.id, campaign_id=campaign.id, item_id=assignment.item_id,
             labeler_id=labeler_id, region=region,
             best_first=[assignment.shown_order[index] for index in assignment.clicks],
             ties=list(assignment.ties), flags=dict(assignment.flags), shown_order=list(assignment.shown_order),
-            seconds=max(0.0, (now - started).total_seconds()), is_gold=is_gold, created_at=now)
+            seconds=max(0.0, (now - started).total_seconds()), is_gold=is_gold,
+            guidelines_version=guidelines_version, created_at=now)
         session.add(ranking)
         assignment.state, assignment.closed_at = "submitted", now
         await session.exec(update(Item).where(Item.id == assignment.item_id).values(  # type: ignore[call-overload]
@@ -213,6 +234,21 @@ async def submit(session: AsyncSession, assignment_id: int, labeler_id: int, *,
         done, remaining = await _progress(session, campaign, labeler_id)
         card = await load_card(session, assignment, campaign, now)
         return Submitted(ranking_id=ranking.id or 0, done=done, remaining=remaining, card=card)
+
+
+async def progress(session: AsyncSession, assignment_id: int, labeler_id: int) -> tuple[int, int]:
+    """(rankings done, items still open) for the labeler in the card's campaign: the thank-you line of a submitted
+    card, however often it is drawn again."""
+    campaign = (await session.exec(select(Campaign).join(Assignment, Assignment.campaign_id == Campaign.id)
+                                   .where(Assignment.id == assignment_id))).one()
+    return await _progress(session, campaign, labeler_id)
+
+
+async def remember_message(session: AsyncSession, assignment_id: int, labeler_id: int, message_ref: str) -> None:
+    """Store where the card's message is (the adapter tells after posting it); later updates go there."""
+    async with transaction(session):
+        await session.exec(update(Assignment).where(  # type: ignore[call-overload]
+            Assignment.id == assignment_id, Assignment.labeler_id == labeler_id).values(message_ref=message_ref[:200]))
 
 
 async def _progress(session: AsyncSession, campaign: Campaign, labeler_id: int) -> tuple[int, int]:

@@ -142,6 +142,9 @@ class Assignment(SQLModel, table=True):
     first_shown_at: datetime | None = None
     expires_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
+    # where the card's message is, as the adapter stored it when it posted the card ("<channel>/<message>"): card
+    # updates go there, never to a location a payload claims
+    message_ref: str | None = Field(default=None, max_length=200)
 
 
 class Ranking(SQLModel, table=True):
@@ -160,6 +163,15 @@ class Ranking(SQLModel, table=True):
     shown_order: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     seconds: float = 0.0
     is_gold: bool = False
+    guidelines_version: int | None = None  # the version the labeler had acknowledged when they submitted
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Delivery(SQLModel, table=True):
+    """A platform delivery already applied (Slack action_ts, Discord interaction id), written in the same transaction
+    as its change: a re-sent click, even after a restart, finds its key here and changes nothing."""
+
+    key: str = Field(primary_key=True, max_length=200)
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
