@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.errors import InputError, NotFound, StateError
 from bot.i18n import N_
 from bot.prompt_files import CompletionRecord, PromptRecord
-from storage.models import Campaign, Completion, Item, Prompt, Ranking, utcnow
+from storage.models import Campaign, Completion, Enrollment, Item, Prompt, Ranking, utcnow
 
 K_RANGE = range(2, 10)
 QUOTA_POLICIES = ("balanced", "none")
@@ -83,6 +83,14 @@ async def get_campaign(session: AsyncSession, name: str) -> Campaign:
     if campaign is None:
         raise NotFound(N_("no campaign named '{name}'"), name=name)
     return campaign
+
+
+async def campaign_name(session: AsyncSession, campaign_id: int) -> str:
+    """The name of the campaign a button names by id (buttons carry ids, never free text)."""
+    name = (await session.exec(select(Campaign.name).where(Campaign.id == campaign_id))).first()
+    if name is None:
+        raise NotFound(N_("this campaign no longer exists"))
+    return name
 
 
 async def list_campaigns(session: AsyncSession) -> list[Campaign]:
@@ -226,6 +234,7 @@ async def campaign_stats(session: AsyncSession, campaign: Campaign) -> dict[str,
                            .where(Item.campaign_id == cid, Item.submitted >= campaign.votes))
     rankings = await count(select(func.count()).select_from(Ranking).where(Ranking.campaign_id == cid))
     labelers = await count(select(func.count(func.distinct(Ranking.labeler_id))).where(Ranking.campaign_id == cid))
+    joined = await count(select(func.count()).select_from(Enrollment).where(Enrollment.campaign_id == cid))
     by_region_rows = (await session.exec(select(Ranking.region, func.count()).where(Ranking.campaign_id == cid)
                                          .group_by(Ranking.region))).all()
     return {
@@ -245,6 +254,7 @@ async def campaign_stats(session: AsyncSession, campaign: Campaign) -> dict[str,
         "items_complete": complete,
         "rankings": rankings,
         "rankings_by_region": {region or "unknown": n for region, n in by_region_rows},
-        "labelers": labelers,
+        "labelers": labelers,  # who has ranked at least once
+        "joined": joined,  # who finished onboarding (some may not have ranked yet)
         "votes_needed": items * campaign.votes,
     }

@@ -26,7 +26,8 @@ PLATFORMS = ("slack", "discord", "sim", "cli")
 
 __all__ = [
     "PREFER_NOT_TO_SAY", "Onboarding", "register_labeler", "onboarding", "give_consent", "choose_region",
-    "acknowledge_guidelines", "forget_labeler", "get_labeler", "region_choices", "lock_ready",
+    "acknowledge_guidelines", "forget_labeler", "get_labeler", "find_labeler", "card_owner_status", "region_choices",
+    "lock_ready",
 ]
 
 
@@ -35,6 +36,7 @@ class Onboarding:
     """What a labeler still has to do before ranking in one campaign."""
 
     labeler_id: int
+    campaign_id: int
     campaign: str
     needs_consent: bool
     needs_region: bool
@@ -82,6 +84,19 @@ async def register_labeler(session: AsyncSession, platform: str, workspace: str,
     return labeler
 
 
+async def find_labeler(session: AsyncSession, platform: str, workspace: str, user_id: str) -> int | None:
+    """The id of an active labeler, or None: a lookup that never creates a row (refusals must not)."""
+    return (await session.exec(select(Labeler.id).where(
+        Labeler.platform == platform, Labeler.workspace == workspace, Labeler.user_id == user_id,
+        Labeler.status == "active"))).first()
+
+
+async def card_owner_status(session: AsyncSession, assignment_id: int) -> str | None:
+    """The status of the labeler a card belongs to (`forgotten` after `/crowdrank forget`), None for no card."""
+    return (await session.exec(select(Labeler.status).join(Assignment, Assignment.labeler_id == Labeler.id)
+                               .where(Assignment.id == assignment_id))).first()
+
+
 async def get_labeler(session: AsyncSession, labeler_id: int, *, for_update: bool = False) -> Labeler:
     statement = select(Labeler).where(Labeler.id == labeler_id)
     if for_update:
@@ -106,7 +121,7 @@ async def _enrollment(session: AsyncSession, labeler_id: int, campaign_id: int |
 def _state(labeler: Labeler, campaign: Campaign, enrollment: Enrollment | None) -> Onboarding:
     choices = region_choices(campaign)
     return Onboarding(
-        labeler_id=labeler.id or 0, campaign=campaign.name,
+        labeler_id=labeler.id or 0, campaign_id=campaign.id or 0, campaign=campaign.name,
         needs_consent=labeler.consent_at is None,
         needs_region=labeler.region not in choices,
         needs_guidelines=enrollment is None or enrollment.guidelines_version != campaign.guidelines_version,

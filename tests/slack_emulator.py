@@ -282,12 +282,15 @@ class SlackEmulator:
 
 
 def find_element(blocks: list[dict[str, Any]], action_id: str) -> tuple[dict[str, Any], str]:
-    """The interactive element with this action id in rendered blocks, and its block id."""
-    for block in blocks:
-        candidates = list(block.get("elements") or []) + ([block["accessory"]] if block.get("accessory") else [])
-        for element in candidates:
-            if element.get("action_id") == action_id:
-                return element, block.get("block_id", "")
+    """The interactive element with this action id in rendered blocks (or whose id starts with `action_id:`, so a
+    test can name a button by its verb), and its block id."""
+    for exact in (True, False):
+        for block in blocks:
+            candidates = list(block.get("elements") or []) + ([block["accessory"]] if block.get("accessory") else [])
+            for element in candidates:
+                found = element.get("action_id", "")
+                if found == action_id if exact else found.startswith(action_id + ":"):
+                    return element, block.get("block_id", "")
     raise AssertionError(f"no element {action_id!r} in the rendered blocks")
 
 
@@ -299,7 +302,8 @@ def message_state(blocks: list[dict[str, Any]], selections: dict[str, str]) -> d
             if element.get("type") != "static_select":
                 continue
             chosen = selections.get(element["action_id"])
-            option = next((o for o in element["options"] if o["value"] == chosen), None) if chosen else \
+            option = next((o for o in element["options"] if chosen in (o["value"], o["text"]["text"])), None) \
+                if chosen else \
                 element.get("initial_option")
             if option is not None:
                 values.setdefault(block["block_id"], {})[element["action_id"]] = {
@@ -350,7 +354,7 @@ class SlackUser:
         """A block_actions payload for `user` acting on an element rendered in `message`; `selections` =
         {select action_id: option value} the user picked before (else selects keep their initial option)."""
         element, block_id = find_element(message.blocks, action_id)
-        action: dict[str, Any] = {"action_id": action_id, "block_id": block_id, "type": element["type"],
+        action: dict[str, Any] = {"action_id": element["action_id"], "block_id": block_id, "type": element["type"],
                                   "action_ts": f"{time.time():.6f}{next(self._action_ts)}"}
         if element["type"] == "button":
             action["text"] = element["text"]
@@ -358,7 +362,7 @@ class SlackUser:
                 action["value"] = element["value"]
         else:
             options = element.get("options") or []
-            chosen = next((o for o in options if o["value"] == option), None)
+            chosen = next((o for o in options if option in (o["value"], o["text"]["text"])), None)
             if chosen is None:
                 raise AssertionError(f"{option!r} is not an option of {action_id!r}")
             action["selected_option"] = chosen

@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapters.slack.app import build_app
-from adapters.slack.deps import SlackDeps
+from adapters.slack.app import SlackBot, build_app
 from adapters.slack.server import EVENTS_PATH, SlackHttpServer
-from bot import campaigns
+from bot import campaigns, labelers
 from bot.database import Database
 from bot.prompt_files import CompletionRecord, PromptRecord
 from bot.settings import Settings
-from tests.slack_emulator import Message, SlackEmulator, SlackUser, action_ids
+from tests.slack_emulator import TEAM, Message, SlackEmulator, SlackUser, action_ids
 
 SECRET = "test-signing-secret"
 MANAGER = "U0MANAGER"
@@ -66,7 +65,7 @@ class Rig:
     db_url: str
     home: Path
     database: Database
-    deps: SlackDeps
+    deps: SlackBot
     server: SlackHttpServer
     slack: SlackUser
 
@@ -114,7 +113,7 @@ class Rig:
         self.emulator.add_user(user, tz=tz, name=user.title())
         status, _ = await self.slack.command(user, f"join {campaign}")
         assert status == 200
-        steps = await self.wait_message(self.dm(user), "consent")
+        steps = await self.wait_message(self.dm(user), "consent:")
         await self.slack.click(user, steps, "consent")
         await self.wait_update(steps, 1)
         await self.slack.click(user, steps, "region")  # confirm the region Slack's tz suggested
@@ -161,6 +160,20 @@ def texts(blocks: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+async def labeler_id(database: Database, user: str) -> int:
+    """The labeler id of a Slack user in TEAM (asked of the database, as the conversation does after a restart)."""
+    async with database.session() as session:
+        found = await labelers.find_labeler(session, "slack", TEAM, user)
+    assert found is not None, f"{user} is not a labeler"
+    return found
+
+
+def card_id(message: Message) -> str:
+    """The card (assignment) id a card message's buttons carry."""
+    return next(a for a in action_ids(message.blocks) if a.startswith("rank:")).split(":")[1]
+
+
 def order_line(message: Message) -> str:
+    """The order line as Slack shows it (`&gt;` is how mrkdwn writes `>`)."""
     line = next(t for t in texts(message.blocks).splitlines() if t.startswith("*Your order:*"))
-    return line.removeprefix("*Your order:* ")
+    return line.removeprefix("*Your order:* ").replace("&gt;", ">")

@@ -9,13 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from adapters.slack.blocks.card import card_blocks
-from adapters.slack.blocks.messages import bar, status_text
-from adapters.slack.blocks.onboarding import onboarding_blocks
-from adapters.slack.mrkdwn import SECTION_LIMIT, chunks, cut, escape, markdown_to_mrkdwn
-from adapters.slack.regions import region_for_tz
-from adapters.slack.render_examples import STATS, example_card, example_onboarding, examples, render
+from adapters.slack.blocks import card_blocks, status_text, step_blocks
+from adapters.slack.mrkdwn import SECTION_LIMIT, chunks, escape, markdown_to_mrkdwn
+from adapters.slack.render_examples import LIMITS, examples, render
 from bot.cards import Card, Choice, letter, order_text
+from bot.chat.cards import card_view
+from bot.chat.cards import cut as chat_cut
+from bot.chat.examples import STATS, example_card, example_onboarding
+from bot.chat.onboarding import step_view
+from bot.chat.regions import region_for_tz
+from bot.chat.status import bar, status_view
+from bot.chat.views import Limits
 from tests.slack_limits import violations
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "slack"
@@ -23,6 +27,11 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "slack"
 
 def test_escape_makes_mentions_and_links_literal() -> None:
     assert escape("<!channel> & <@U1> <http://x|y>") == "&lt;!channel&gt; &amp; &lt;@U1&gt; &lt;http://x|y&gt;"
+
+
+def cut(text: str, limit: int) -> tuple[str, bool]:
+    shown, was_cut = chat_cut(text, Limits(limit, LIMITS.measure))
+    return escape(shown), was_cut
 
 
 def test_cut_counts_the_escaped_length_and_never_splits_an_entity() -> None:
@@ -66,7 +75,7 @@ def test_tz_suggests_a_region(tz: str | None, region: str | None) -> None:
 
 def test_bars_and_status_per_region() -> None:
     assert bar(5, 10, 10) == "█████░░░░░" and bar(30, 10, 10) == "█" * 10 and bar(0, 0, 4) == "████"
-    text = status_text(STATS)
+    text = status_text(status_view(STATS))
     assert "61/120 rankings (51%)" in text
     assert "Europe         " + bar(20, 20) + "  20/20" in text
 
@@ -80,32 +89,32 @@ def nine_long_choices() -> Card:
 
 def test_the_largest_card_fits_slack_limits() -> None:
     card = nine_long_choices()
-    payload = {"blocks": [b.to_dict() for b in card_blocks(card)]}
+    payload = {"blocks": [b.to_dict() for b in card_blocks(card_view(card, LIMITS))]}
     assert violations(payload) == []
     placed = replace(card, order=tuple(range(9)), ties=(False,) * 9, can_submit=True,
                      order_text=order_text(range(9), [False] * 9))
-    assert violations({"blocks": [b.to_dict() for b in card_blocks(placed)]}) == []
+    assert violations({"blocks": [b.to_dict() for b in card_blocks(card_view(placed, LIMITS))]}) == []
 
 
 def test_card_controls_follow_the_state() -> None:
     def ids(card: Card) -> list[str]:
-        return [e["action_id"] for b in card_blocks(card) for e in (b.to_dict().get("elements") or [])
-                if "action_id" in e]
+        return [e["action_id"] for b in card_blocks(card_view(card, LIMITS))
+                for e in (b.to_dict().get("elements") or []) if "action_id" in e]
 
     fresh = ids(example_card())
     assert "rank:42:0" in fresh and "submit:42" not in fresh and "undo:42" not in fresh
     done = ids(example_card((2, 0, 3, 1), (False,) * 4))
     assert "submit:42" in done and "tie:42" in done and not any(a.startswith("rank:") for a in done)
     closed = ids(replace(example_card(), state="expired"))
-    assert closed == ["next"]
+    assert closed == ["next:3"]
 
 
 def test_region_step_without_a_suggestion_preselects_nothing() -> None:
     state = replace(example_onboarding(region=True, guidelines=True), suggested_region="Antarctica")
-    payload = {"blocks": [b.to_dict() for b in onboarding_blocks(state)]}
+    payload = {"blocks": [b.to_dict() for b in step_blocks(step_view(state))]}
     assert violations(payload) == []
     select, confirm = payload["blocks"][-1]["elements"]
-    assert "initial_option" not in select and "value" not in confirm
+    assert "initial_option" not in select and confirm["action_id"] == "region:3"  # Confirm asks for a choice
 
 
 @pytest.mark.parametrize("name", sorted(examples()))

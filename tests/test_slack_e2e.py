@@ -12,7 +12,7 @@ import pytest
 from bot.assignment import expire_leases
 from bot.labelers import get_labeler
 from tests.slack_emulator import TEAM, action_ids
-from tests.slack_harness import CAMPAIGN, Rig, order_line, start_rig, texts
+from tests.slack_harness import card_id, labeler_id as labeler_id_of, CAMPAIGN, Rig, order_line, start_rig, texts
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -34,7 +34,7 @@ async def test_onboarding_in_a_dm(rig: Rig) -> None:
     await rig.emulator.wait_for(lambda: rig.emulator.ephemeral_to("U0ALICE"))
     assert "direct message" in rig.emulator.ephemeral_to("U0ALICE")[0]
 
-    labeler_id = rig.deps.labelers[(TEAM, "U0ALICE")]
+    labeler_id = await labeler_id_of(rig.database, "U0ALICE")
     async with rig.database.session() as session:
         assert (await get_labeler(session, labeler_id)).display_name is None  # nothing personal before consent
     await rig.slack.click("U0ALICE", steps, "consent")
@@ -43,8 +43,8 @@ async def test_onboarding_in_a_dm(rig: Rig) -> None:
         assert (await get_labeler(session, labeler_id)).display_name == "Alice"
     select = next(e for b in steps.blocks for e in b.get("elements", []) if e.get("action_id") == "region_pick")
     assert select["type"] == "static_select"
-    assert select["initial_option"]["value"] == "Latin America"  # suggested by tz, not imposed
-    assert [o["value"] for o in select["options"]][-1] == "prefer not to say"
+    assert select["initial_option"]["text"]["text"] == "Latin America"  # suggested by tz, not imposed
+    assert [o["text"]["text"] for o in select["options"]][-1] == "prefer not to say"
 
     status, _ = await rig.slack.click("U0ALICE", steps, "region_pick", option="Africa")  # moving the select
     assert status == 200 and len(steps.history) == 1  # ... changes nothing until Confirm
@@ -89,7 +89,7 @@ async def test_a_full_ranking_with_undo_then_submit_serves_the_next_card(rig: Ri
 
     await rig.slack.click("U0BOB", card, f"submit:{a_id}")
     await rig.wait_update(card, 7)
-    assert "Thank you" in texts(card.blocks) and "C = D > B > A" in texts(card.blocks)
+    assert "Thank you" in texts(card.blocks) and "C = D &gt; B &gt; A" in texts(card.blocks)  # mrkdwn for >
     assert "1 ranked" in texts(card.blocks)
     following = await rig.wait_message("DU0BOB", r"rank:", after=card)
     assert following.ts != card.ts
@@ -98,11 +98,11 @@ async def test_a_full_ranking_with_undo_then_submit_serves_the_next_card(rig: Ri
 
 async def test_skip_asks_a_reason_in_a_modal_and_flag_marks_a_completion(rig: Rig) -> None:
     card = await rig.onboard("U0CARA")
-    a_id = action_ids(card.blocks)[0].split(":")[1]
-    await rig.slack.click("U0CARA", card, f"more:{a_id}:1", option="flag:harmful")
+    a_id = card_id(card)
+    await rig.slack.click("U0CARA", card, f"flags-{a_id}-1", option=f"flag:{a_id}:1:harmful")
     await rig.wait_update(card, 1)
     assert "flagged harmful" in texts(card.blocks) and "Remove the 'harmful' flag" in texts(card.blocks)
-    await rig.slack.click("U0CARA", card, f"more:{a_id}:1", option="flag:harmful")  # the same flag again
+    await rig.slack.click("U0CARA", card, f"flags-{a_id}-1", option=f"flag:{a_id}:1:harmful")  # the same flag again
     await rig.wait_update(card, 2)
     assert "flagged" not in texts(card.blocks)
 
@@ -120,7 +120,7 @@ async def test_skip_asks_a_reason_in_a_modal_and_flag_marks_a_completion(rig: Ri
 
 async def test_a_forged_signature_and_a_stale_timestamp_are_refused_and_change_nothing(rig: Rig) -> None:
     card = await rig.onboard("U0DAN")
-    a_id = action_ids(card.blocks)[0].split(":")[1]
+    a_id = card_id(card)
     before = len(rig.emulator.calls)
     status, _ = await rig.slack.click("U0DAN", card, f"rank:{a_id}:0", signature="v0=" + "0" * 64)
     assert status == 401
@@ -136,7 +136,7 @@ async def test_a_forged_signature_and_a_stale_timestamp_are_refused_and_change_n
 async def test_a_click_on_another_labelers_card_is_refused_privately(rig: Rig) -> None:
     card = await rig.onboard("U0ERIN")
     await rig.onboard("U0FRED")
-    a_id = action_ids(card.blocks)[0].split(":")[1]
+    a_id = card_id(card)
     await rig.slack.click("U0FRED", card, f"rank:{a_id}:0")
     refusal = await rig.emulator.wait_for(lambda: rig.emulator.ephemeral_to("U0FRED")[1:])
     assert "not yours" in refusal[-1]
@@ -156,7 +156,7 @@ async def test_a_retried_delivery_has_one_effect(rig: Rig) -> None:
     assert "hot-house" in texts(home["blocks"])
 
     card = await rig.onboard("U0GINA")
-    a_id = action_ids(card.blocks)[0].split(":")[1]
+    a_id = card_id(card)
     payload = rig.slack.click_payload("U0GINA", card, f"rank:{a_id}:3")
     assert (await rig.slack.send_payload(payload))[0] == 200
     assert (await rig.slack.send_payload(payload))[0] == 200  # the same delivery again
@@ -170,7 +170,7 @@ async def test_a_retried_delivery_has_one_effect(rig: Rig) -> None:
 
 async def test_a_restart_between_two_clicks_loses_nothing(rig: Rig) -> None:
     card = await rig.onboard("U0HUGO")
-    a_id = action_ids(card.blocks)[0].split(":")[1]
+    a_id = card_id(card)
     await rig.slack.click("U0HUGO", card, f"rank:{a_id}:1")
     await rig.wait_update(card, 1)
     await rig.restart()
@@ -187,7 +187,7 @@ async def test_a_completion_cannot_ping_or_link_and_long_text_is_cut(rig: Rig) -
     sections = [b for b in card.blocks if b["type"] == "section"]
     assert all(s["text"]["verbatim"] is True for s in sections)
     assert all(len(s["text"]["text"]) <= 3000 for s in sections)
-    a_id = action_ids(card.blocks)[0].split(":")[1]
+    a_id = card_id(card)
     await rig.slack.click("U0IVY", card, f"full:{a_id}")
     (opened,) = await rig.emulator.wait_calls("views.open", 1)
     whole = "".join(b["text"]["text"] for b in opened.args["view"]["blocks"])
@@ -196,7 +196,7 @@ async def test_a_completion_cannot_ping_or_link_and_long_text_is_cut(rig: Rig) -
 
 async def test_a_rate_limited_update_is_retried_after_retry_after(rig: Rig) -> None:
     card = await rig.onboard("U0JACK")
-    a_id = action_ids(card.blocks)[0].split(":")[1]
+    a_id = card_id(card)
     rig.emulator.rate_limit("chat.update", times=2, retry_after=1)
     started = time.monotonic()
     await rig.slack.click("U0JACK", card, f"rank:{a_id}:0")
@@ -216,7 +216,7 @@ async def pg_rig(pg_url: str, tmp_path: Path) -> AsyncIterator[Rig]:
 
 async def test_on_postgresql_a_card_survives_a_restart_and_is_submitted(pg_rig: Rig) -> None:
     card = await pg_rig.onboard("U0KAI")
-    a_id = action_ids(card.blocks)[0].split(":")[1]
+    a_id = card_id(card)
     await pg_rig.slack.click("U0KAI", card, f"rank:{a_id}:3")
     await pg_rig.wait_update(card, 1)
     await pg_rig.restart()
@@ -233,10 +233,10 @@ async def test_on_postgresql_a_card_survives_a_restart_and_is_submitted(pg_rig: 
 
 async def test_show_full_guidelines_next_card_forget_and_help(rig: Rig) -> None:
     card = await rig.onboard("U0LIV", "pings")
-    a_id = action_ids(card.blocks)[0].split(":")[1]
+    a_id = card_id(card)
     long_block = next(b for b in card.blocks if b.get("block_id", "").startswith("choice-") and "yyy" in str(b))
     long_choice, index = long_block["text"]["text"], int(long_block["block_id"].removeprefix("choice-"))
-    await rig.slack.click("U0LIV", card, f"more:{a_id}:{index}", option="full")
+    await rig.slack.click("U0LIV", card, f"full:{a_id}:{index}")  # a visible button, like a cut prompt's
     (full,) = await rig.emulator.wait_calls("views.open", 1)
     assert full.args["view"]["title"]["text"] == f"Completion {'AB'[index]}"
     assert "".join(b["text"]["text"] for b in full.args["view"]["blocks"]).count("y") == 3200
@@ -251,7 +251,7 @@ async def test_show_full_guidelines_next_card_forget_and_help(rig: Rig) -> None:
     await rig.wait_update(card, 1)
     assert order_line(card) == "B > A"
     await rig.slack.click("U0LIV", card, f"submit:{a_id}")
-    done = await rig.wait_message("DU0LIV", "^next$", after=card)
+    done = await rig.wait_message("DU0LIV", "^next:", after=card)
     assert "Nothing left" in texts(done.blocks)
     await rig.slack.click("U0LIV", done, "next")
     await rig.emulator.wait_for(lambda: len(rig.emulator.channel_messages("DU0LIV")) >= 4)
@@ -274,12 +274,12 @@ async def test_an_error_quoting_what_the_user_typed_cannot_ping(rig: Rig) -> Non
 
 async def test_a_click_on_an_expired_card_closes_it_and_offers_the_next(rig: Rig) -> None:
     card = await rig.onboard("U0NIA")
-    a_id = action_ids(card.blocks)[0].split(":")[1]
+    a_id = card_id(card)
     async with rig.database.session() as session:
         assert await expire_leases(session, now=datetime.now(UTC) + timedelta(days=1)) >= 1
     await rig.slack.click("U0NIA", card, f"rank:{a_id}:0")
     await rig.wait_update(card, 1)
-    assert action_ids(card.blocks) == ["next"] and "expired" in texts(card.blocks)
+    assert [a.split(":")[0] for a in action_ids(card.blocks)] == ["next"] and "expired" in texts(card.blocks)
     refusal = await rig.emulator.wait_for(lambda: rig.emulator.ephemeral_to("U0NIA")[1:])
     assert "expired" in refusal[0]
     await rig.slack.click("U0NIA", card, "next")

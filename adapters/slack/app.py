@@ -1,4 +1,4 @@
-"""The one wiring point of the Slack adapter: settings → Web API client → Bolt `AsyncApp` with every listener.
+"""The one wiring point of the Slack adapter: settings → Web API client → Bolt `AsyncApp` → the conversation.
 
 Request verification stays on in HTTP mode (Bolt refuses a bad signature or a timestamp older than five minutes
 before any listener runs); Socket Mode needs no signing secret. Rate-limited Web API calls are retried after
@@ -7,17 +7,36 @@ Slack's Retry-After, more than once, so a burst never loses a card update.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.deps import SlackDeps, parse_managers
-from adapters.slack.listeners import register_all
+from adapters.slack import listeners
+from adapters.slack.announcer import SlackAnnouncer
+from adapters.slack.mrkdwn import CUT_AT, escaped_length
+from bot.chat.conversation import Conversation
+from bot.chat.long_jobs import LongJobs
+from bot.chat.people import Managers
+from bot.chat.views import Limits
 from bot.database import Database
 from bot.errors import InputError
 from bot.settings import Settings
 
 RATE_LIMIT_RETRIES = 5
+
+
+@dataclass
+class SlackBot:
+    """What `build_app` made besides the app; `close()` when the app stops."""
+
+    conversation: Conversation
+    announcer: SlackAnnouncer
+    jobs: LongJobs
+
+    def close(self) -> None:
+        self.jobs.close()
 
 
 def configure_client(client: AsyncWebClient, settings: Settings) -> AsyncWebClient:
@@ -27,8 +46,12 @@ def configure_client(client: AsyncWebClient, settings: Settings) -> AsyncWebClie
     return client
 
 
-def build_app(settings: Settings, database: Database) -> tuple[AsyncApp, SlackDeps]:
-    """A ready Bolt app and the dependencies its listeners share (close `deps` when the app stops)."""
+def parse_managers(value: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
+def build_app(settings: Settings, database: Database, jobs: LongJobs | None = None) -> tuple[AsyncApp, SlackBot]:
+    """A ready Bolt app and what its listeners share (close it when the app stops)."""
     if not settings.slack_bot_token:
         raise InputError("SLACK_BOT_TOKEN is not set (see README: Slack)")
     socket_mode = bool(settings.slack_app_token)
@@ -42,7 +65,10 @@ def build_app(settings: Settings, database: Database) -> tuple[AsyncApp, SlackDe
         ignoring_self_events_enabled=True,
     )
     configure_client(app.client, settings)
-    deps = SlackDeps(database=database, home=settings.home, managers=parse_managers(settings.slack_managers),
-                     logger=app.logger)
-    register_all(app, deps)
-    return app, deps
+    announcer = SlackAnnouncer(app.client)
+    jobs = jobs or LongJobs(database.url, settings.home)
+    conversation = Conversation(database, platform=listeners.PLATFORM, limits=Limits(CUT_AT, escaped_length),
+                                managers=Managers(user_ids=parse_managers(settings.slack_managers)), jobs=jobs,
+                                announcer=announcer, channel_of=listeners.channel_of)
+    listeners.register(app, conversation)
+    return app, SlackBot(conversation, announcer, jobs)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from markdown_it import MarkdownIt
 
+from bot.chat.text import Text
+
 SECTION_LIMIT = 3000  # Slack: section text at most 3,000 characters
-CUT_AT = 2800  # leave room for a label and the "cut" note inside one section
-ELLIPSIS = "…"
+CUT_AT = 2800  # what a card shows of one text in place (escaped length), leaving room for its label
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
@@ -21,20 +22,14 @@ def escape(text: str) -> str:
     return "".join(_ENTITIES.get(char, char) for char in text)
 
 
-def cut(text: str, limit: int = CUT_AT) -> tuple[str, bool]:
-    """Escape `text` and cut it to at most `limit` characters (ellipsis included); True when something was cut."""
-    escaped = escape(text)
-    if len(escaped) <= limit:
-        return escaped, False
-    out: list[str] = []
-    size = 0
-    for char in text:
-        piece = _ENTITIES.get(char, char)
-        if size + len(piece) > limit - len(ELLIPSIS):
-            break
-        out.append(piece)
-        size += len(piece)
-    return "".join(out).rstrip() + ELLIPSIS, True
+def escaped_length(text: str) -> int:
+    """How long `text` is once escaped: Slack's limits count the escaped text."""
+    return len(text) + sum(len(_ENTITIES[char]) - 1 for char in text if char in _ENTITIES)
+
+
+def mrkdwn(text: Text) -> str:
+    """A catalog text in Slack's mrkdwn: `**bold**` becomes `*bold*`, values are escaped."""
+    return text.render(escape, lambda template: template.replace("**", "*"))
 
 
 def chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:

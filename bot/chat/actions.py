@@ -32,7 +32,7 @@ CARD_VERBS: dict[str, str | None] = {
     "guidelines": None, "full": "optional-choice", "flag": "choice+kind",
 }
 CAMPAIGN_VERBS: dict[str, str | None] = {
-    "join": None, "next": None, "consent": None, "region": "region", "read": "version", "remind-off": None,
+    "join": None, "next": None, "consent": None, "region": "optional-region", "read": "version", "remind-off": None,
 }
 _VERBS = "|".join(re.escape(verb) for verb in (*CARD_VERBS, *CAMPAIGN_VERBS))
 # ASCII only: `\d` would accept fullwidth and other Unicode digits, which int() then reads
@@ -99,6 +99,6 @@ def _fits(shape: str | None, arg: int | None, kind: str | None) -> bool:
         return (arg is None or _in_range(arg, 0, MAX_CHOICE)) and kind is None
     if shape == "choice+kind":
         return arg is not None and _in_range(arg, 0, MAX_CHOICE) and kind in FLAG_KINDS
-    if shape == "region":
-        return arg is not None and _in_range(arg, 0, 99) and kind is None
+    if shape == "optional-region":  # without a region: "Confirm" pressed with nothing selected
+        return (arg is None or _in_range(arg, 0, 99)) and kind is None
     return arg is not None and _in_range(arg, 1, MAX_ID) and kind is None  # a guidelines version

@@ -16,8 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from bot.chat.text import Text, Value
+from bot.errors import CrowdrankError
+from bot.i18n import N_
 
-__all__ = ["_", "N_", "gettext_", "use_locale", "PSEUDO", "DOMAIN", "LOCALE_DIR"]
+__all__ = ["_", "N_", "gettext_", "error_text", "use_locale", "PSEUDO", "DOMAIN", "LOCALE_DIR"]
 
 DOMAIN = "crowdrank"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -64,6 +66,7 @@ def _(message: str, **values: Value) -> Text:
     return Text(gettext_(message), values)
 
 
-def N_(message: str) -> str:
-    """Marks a text for extraction where it is defined (tables of labels); `_()` translates it where it is used."""
-    return message
+def error_text(error: CrowdrankError) -> Text:
+    """What a refusal says: the error's catalog template, translated, with its values kept apart (no field names,
+    no file positions: those are for the command line)."""
+    return Text(gettext_(error.template), error.values)

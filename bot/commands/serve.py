@@ -29,7 +29,6 @@ def register(app: typer.Typer) -> None:
 
 async def _serve_slack(host: str, port: int) -> None:
     from adapters.slack.app import build_app
-    from adapters.slack.jobs import scheduled_retrain
     from adapters.slack.server import SlackHttpServer, SlackSocketMode
     from bot.database import Database
     from bot.scheduler import CampaignScheduler
@@ -38,9 +37,15 @@ async def _serve_slack(host: str, port: int) -> None:
     settings = get_settings()
     database = Database.from_settings(settings)
     await asyncio.to_thread(database.upgrade)
-    app, deps = build_app(settings, database)
-    scheduler = CampaignScheduler(database, lambda campaign, channel: scheduled_retrain(deps, app.client, campaign,
-                                                                                       channel))
+    app, bot = build_app(settings, database)
+
+    async def retrain(campaign: str, channel: str | None) -> None:
+        """A coroutine function, so APScheduler awaits it on the loop (a lambda returning a coroutine was run in a
+        thread and never awaited)."""
+        if channel:
+            bot.jobs.start_retrain(bot.announcer, channel, campaign)
+
+    scheduler = CampaignScheduler(database, retrain)
     await scheduler.start()
     try:
         if settings.slack_app_token:
@@ -51,5 +56,5 @@ async def _serve_slack(host: str, port: int) -> None:
             await SlackHttpServer(app, host=host, port=port).serve_forever()
     finally:
         scheduler.shutdown()
-        deps.close()
+        bot.close()
         await database.dispose()

@@ -1,0 +1,98 @@
+"""Replies from the conversation service, carried out with the Slack Web API: private text (the interaction's
+response_url, else a DM), modals (with the interaction's trigger_id), updates of a stored message, DMs and
+channel posts. A card posted as a new message has its location stored right after, so later updates go there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import (
+    KIND_ICONS,
+    card_blocks,
+    full_text_modal,
+    guidelines_modal,
+    notice_blocks,
+    skip_modal,
+    status_text,
+    step_blocks,
+)
+from adapters.slack.mrkdwn import mrkdwn
+from bot.chat.conversation import Conversation
+from bot.chat.people import Who
+from bot.chat.views import CardView, FullText, GuidelinesView, Notice, Reply, SkipForm, StatusView, StepView, View
+
+NO_UNFURL = {"unfurl_links": False, "unfurl_media": False}
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an interaction came from: its message (channel, ts), Bolt's `respond` (the response_url) and the
+    trigger_id for a modal, when it has them."""
+
+    channel: str | None = None
+    ts: str | None = None
+    respond: AsyncRespond | None = None
+    trigger_id: str | None = None
+
+
+def blocks_and_text(view: View) -> tuple[list[Any], str]:
+    if isinstance(view, CardView):
+        return card_blocks(view), view.summary.plain()
+    if isinstance(view, StepView):
+        return step_blocks(view), view.title.plain()
+    if isinstance(view, StatusView):
+        return [], status_text(view)
+    if isinstance(view, Notice):
+        return notice_blocks(view), KIND_ICONS[view.kind] + mrkdwn(view.text)
+    raise TypeError(f"{type(view).__name__} is not a message")
+
+
+async def deliver(client: AsyncWebClient, conversation: Conversation, who: Who, origin: Origin,
+                  replies: Sequence[Reply]) -> None:
+    for reply in replies:
+        view = reply.view
+        if reply.intent == "private":
+            await _private(client, who, origin, view)
+        elif reply.intent == "update":
+            channel, ts = reply.message_ref.split("/", 1) if reply.message_ref else (origin.channel, origin.ts)
+            if channel and ts:
+                blocks, text = blocks_and_text(view)
+                await client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        elif reply.intent == "dm":
+            channel = (await client.conversations_open(users=who.user_id))["channel"]["id"]
+            ts = await post(client, channel, view)
+            if isinstance(view, CardView):
+                await conversation.card_posted(who, view.card_id, f"{channel}/{ts}")
+        else:
+            await post(client, reply.channel or "", view)
+
+
+async def post(client: AsyncWebClient, channel: str, view: View) -> str:
+    blocks, text = blocks_and_text(view)
+    response = await client.chat_postMessage(channel=channel, text=text, blocks=blocks or None, **NO_UNFURL)
+    return str(response["ts"])
+
+
+async def _private(client: AsyncWebClient, who: Who, origin: Origin, view: View) -> None:
+    if isinstance(view, FullText | GuidelinesView | SkipForm) and origin.trigger_id:
+        if isinstance(view, SkipForm):
+            metadata = json.dumps({"action": view.action})
+            modal = skip_modal(view, metadata)
+        else:
+            modal = full_text_modal(view) if isinstance(view, FullText) else guidelines_modal(view)
+        await client.views_open(trigger_id=origin.trigger_id, view=modal)
+        return
+    text = status_text(view) if isinstance(view, StatusView) else \
+        KIND_ICONS[view.kind] + mrkdwn(view.text) if isinstance(view, Notice) else \
+        mrkdwn(view.title)  # type: ignore[union-attr]
+    if origin.respond is not None:
+        await origin.respond(text=text, response_type="ephemeral", replace_original=False)
+    else:
+        await client.chat_postMessage(channel=who.user_id, text=text, **NO_UNFURL)

@@ -1,0 +1,379 @@
+"""The conversation service every chat adapter calls: `press` (a button or menu), `form` (the skip reason),
+`command` (`/crowdrank …`), and `card_posted` (where a card's message went). Each returns `Reply`s — view models
+with an intent — and never raises a `CrowdrankError`: a refusal is a private reply in the catalog's words.
+
+It owns what is per process: the labeler-id cache (the database answers after a restart), one lock per card
+(clicks on one card apply and re-render in arrival order), and a bounded filter of deliveries already seen. What
+must survive a restart — that a re-sent click changes nothing — is in the database (`Delivery`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from weakref import WeakValueDictionary
+
+from bot import assignment, campaigns, labelers, ranking_session
+from bot.cards import Card
+from bot.chat import messages
+from bot.chat.actions import Action, BadAction, parse
+from bot.chat.announcer import Announcer
+from bot.chat.cards import card_view
+from bot.chat.catalog import N_, _, error_text, use_locale
+from bot.chat.long_jobs import LongJobs
+from bot.chat.onboarding import step_view
+from bot.chat.people import Managers, Who, require_manager
+from bot.chat.status import status_view
+from bot.chat.views import (
+    CardView,
+    FullText,
+    GuidelinesView,
+    HomeView,
+    Limits,
+    Notice,
+    Reply,
+    SkipForm,
+)
+from bot.database import Database
+from bot.errors import CrowdrankError, Duplicate, InputError, NotAllowed, NotFound, StateError
+from bot.ranking_session import MAX_SKIP_REASON
+
+__all__ = ["Conversation", "split_words", "MAX_COMMAND_CHARS", "LABELER_COMMANDS", "MANAGER_COMMANDS"]
+
+MAX_COMMAND_CHARS = 2000
+SEEN_LIMIT = 10_000
+LABELER_COMMANDS = ("join", "rank", "forget", "help")
+MANAGER_COMMANDS = ("status", "invite", "pause", "resume", "retrain", "report", "guidelines")
+
+
+
+def split_words(text: str) -> list[str]:
+    """Split like a shell (quotes keep a campaign name with spaces together); unbalanced quotes split on spaces.
+    The size is checked first, so a huge command never reaches the parser."""
+    if len(text) > MAX_COMMAND_CHARS:
+        raise InputError(N_("that command is too long ({size} characters; at most {limit})"), size=len(text),
+                         limit=MAX_COMMAND_CHARS)
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def private(view: Notice | GuidelinesView | FullText | SkipForm) -> Reply:
+    return Reply("private", view)
+
+
+class Conversation:
+    def __init__(self, database: Database, *, platform: str, limits: Limits, managers: Managers = Managers(),
+                 jobs: LongJobs | None = None, announcer: Announcer | None = None,
+                 channel_of: Callable[[str], str | None] = lambda word: word or None) -> None:
+        """`channel_of` reads a channel the way the platform writes one in a command (`<#C0123|name>` on Slack),
+        None when the word is not a channel."""
+        self.database, self.platform, self.limits, self.managers = database, platform, limits, managers
+        self.jobs, self.announcer, self.channel_of = jobs, announcer, channel_of
+        self._labelers: dict[tuple[str, str, str], int] = {}
+        self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
+        self._seen: OrderedDict[Hashable, None] = OrderedDict()
+
+    # ---- entry points ------------------------------------------------------------------------------------------
+    async def press(self, who: Who, value: str, *, delivery: str | None = None) -> list[Reply]:
+        """A button or menu choice sent back by the platform (`value` in the grammar of `bot.chat.actions`)."""
+        with use_locale(who.locale):
+            try:
+                action = parse(value)
+                if action.on_card:
+                    return await self._card_press(who, action, delivery)
+                return await self._campaign_press(who, action)
+            except CrowdrankError as error:
+                return [self.refusal(error)]
+
+    async def form(self, who: Who, value: str, reason: str, *, delivery: str | None = None) -> list[Reply]:
+        """The skip form, sent with its optional reason."""
+        with use_locale(who.locale):
+            try:
+                action = parse(value)
+                if action.verb != "skip":
+                    raise BadAction(value)
+                labeler = await self._owner(who, action.target)
+                async with self._lock(action.target):
+                    try:
+                        async with self.database.session() as session:
+                            card = await ranking_session.skip(session, action.target, labeler,
+                                                              reason=reason[:MAX_SKIP_REASON], delivery=delivery)
+                    except StateError as error:
+                        return await self._refused_change(action.target, labeler, error)
+                return [await self._update(card, labeler), *await self._next_step(labeler, card.campaign)]
+            except CrowdrankError as error:
+                return [self.refusal(error)]
+
+    async def command(self, who: Who, words: Sequence[str], *, here: str | None = None) -> list[Reply]:
+        """`/crowdrank <verb> [args]`; `here` is the channel it was typed in (invitations and job results go
+        there unless another channel is named)."""
+        with use_locale(who.locale):
+            try:
+                verb, args = (words[0].lower(), list(words[1:])) if words else ("help", [])
+                if verb in MANAGER_COMMANDS:
+                    await require_manager(who, self.managers)
+                    return await self._manage(who, verb, args, here)
+                if verb == "join":
+                    name = await self._resolve(args)
+                    replies = await self._next_step(await self._register(who), name)
+                    return [*replies, private(Notice(_("Welcome! I have sent you a direct message to get started "
+                                                       "with **{campaign}**.", campaign=name)))]
+                if verb == "rank":
+                    name = await self._resolve(args)
+                    replies = await self._next_step(await self._register(who), name)
+                    return [*replies, private(Notice(_("Your next card is in your direct messages with me.")))]
+                if verb == "forget":
+                    return [await self._forget(who)]
+                return [private(messages.help_notice())]
+            except CrowdrankError as error:
+                return [self.refusal(error)]
+
+    async def home(self, who: Who) -> HomeView:
+        """The live campaigns, each with its Join button."""
+        with use_locale(who.locale):
+            async with self.database.session() as session:
+                live = [(c.id or 0, c.name, c.criterion) for c in await campaigns.list_campaigns(session)
+                        if c.status == "live"]
+            return messages.home(live)
+
+    async def card_posted(self, who: Who, card_id: int, message_ref: str) -> None:
+        """Remember where a card's message is: later updates go there, whatever a payload says."""
+        labeler = await self._known(who)
+        if labeler is not None:
+            async with self.database.session() as session:
+                await ranking_session.remember_message(session, card_id, labeler, message_ref)
+
+    def first_delivery(self, key: Hashable) -> bool:
+        """False for a delivery this process has already seen (a platform retry); bounded, oldest forgotten."""
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        if len(self._seen) > SEEN_LIMIT:
+            self._seen.popitem(last=False)
+        return True
+
+    def refusal(self, error: CrowdrankError) -> Reply:
+        return private(Notice(error_text(error), kind="refusal"))
+
+    def failure(self, who: Who | None = None) -> Reply:
+        """What a person reads when something broke on our side (the adapter logs the error itself)."""
+        with use_locale(who.locale if who else None):
+            return private(Notice(_("Something went wrong on our side; the error was logged. Please try again."),
+                                  kind="failure"))
+
+    # ---- cards -------------------------------------------------------------------------------------------------
+    async def _card_press(self, who: Who, action: Action, delivery: str | None) -> list[Reply]:
+        labeler = await self._owner(who, action.target)
+        card_id = action.target
+        if action.verb in ("guidelines", "full", "skip"):
+            async with self.database.session() as session:
+                card = await ranking_session.show_card(session, card_id, labeler)
+            return [private(await self._shown(card, action, labeler))]
+        async with self._lock(card_id):
+            try:
+                async with self.database.session() as session:
+                    if action.verb == "submit":
+                        result = await ranking_session.submit(session, card_id, labeler, delivery=delivery)
+                        submitted = card_view(result.card, self.limits, progress=(result.done, result.remaining))
+                        return [self._at(result.card, submitted), *await self._next_step(labeler, result.card.campaign)]
+                    card = await self._change(session, action, labeler, delivery)
+            except Duplicate:
+                return await self._refused_change(card_id, labeler, None)
+            except (StateError, InputError) as error:
+                return await self._refused_change(card_id, labeler, error)
+        return [await self._update(card, labeler)]
+
+    async def _change(self, session: object, action: Action, labeler: int, delivery: str | None) -> Card:
+        card_id = action.target
+        if action.verb == "rank":
+            return await ranking_session.click(session, card_id, labeler, action.arg or 0,  # type: ignore[arg-type]
+                                               delivery=delivery)
+        if action.verb == "flag":
+            return await ranking_session.flag(session, card_id, labeler, action.arg or 0,  # type: ignore[arg-type]
+                                              action.kind or "", delivery=delivery)
+        edit = {"undo": ranking_session.undo, "tie": ranking_session.tie, "reset": ranking_session.reset}
+        return await edit[action.verb](session, card_id, labeler, delivery=delivery)  # type: ignore[arg-type]
+
+    async def _shown(self, card: Card, action: Action, labeler: int) -> GuidelinesView | FullText | SkipForm:
+        if action.verb == "guidelines":
+            async with self.database.session() as session:
+                state = await labelers.onboarding(session, labeler, card.campaign)
+            return messages.guidelines_view(card.campaign, state.guidelines, state.guidelines_version)
+        if action.verb == "skip":
+            return messages.skip_form(str(action), MAX_SKIP_REASON)
+        if action.arg is None:
+            return messages.full_text(None, card.prompt)
+        shown = next((choice for choice in card.choices if choice.index == action.arg), None)
+        if shown is None:
+            raise BadAction(str(action))
+        return messages.full_text(shown.letter, shown.text)
+
+    async def _refused_change(self, card_id: int, labeler: int, error: CrowdrankError | None) -> list[Reply]:
+        """Any press re-renders the card from what is stored, so a card that drifted (a failed update, a stale
+        button) repairs itself; the refusal, if any, is said privately."""
+        async with self.database.session() as session:
+            card = await ranking_session.show_card(session, card_id, labeler)
+        replies = [await self._update(card, labeler)]
+        return replies + ([self.refusal(error)] if error is not None else [])
+
+    async def _update(self, card: Card, labeler: int) -> Reply:
+        progress = None
+        if card.state == "submitted":  # a thank-you drawn again keeps its progress line
+            async with self.database.session() as session:
+                progress = await ranking_session.progress(session, card.assignment_id, labeler)
+        return self._at(card, card_view(card, self.limits, progress=progress))
+
+    def _at(self, card: Card, view: CardView) -> Reply:
+        return Reply("update", view, message_ref=card.message_ref)
+
+    async def _owner(self, who: Who, card_id: int) -> int:
+        """The presser's labeler id when the card is theirs; otherwise a refusal that creates nothing."""
+        labeler = await self._known(who)
+        if labeler is None:
+            await self._not_yours(card_id)
+        return labeler  # type: ignore[return-value]
+
+    async def _not_yours(self, card_id: int) -> None:
+        async with self.database.session() as session:
+            status = await labelers.card_owner_status(session, card_id)
+        if status is None:
+            raise NotFound(N_("this card no longer exists"))
+        if status == "forgotten":
+            raise NotAllowed(N_("you asked crowdrank to forget you, so this card was closed; `/crowdrank join` "
+                                "starts again"))
+        raise NotAllowed(N_("this card is not yours"))
+
+    def _lock(self, card_id: int) -> asyncio.Lock:
+        lock = self._locks.get(card_id)
+        if lock is None:
+            lock = self._locks[card_id] = asyncio.Lock()
+        return lock
+
+    # ---- joining -----------------------------------------------------------------------------------------------
+    async def _campaign_press(self, who: Who, action: Action) -> list[Reply]:
+        async with self.database.session() as session:
+            name = await campaigns.campaign_name(session, action.target)
+        if action.verb in ("join", "next"):
+            return await self._next_step(await self._register(who), name)
+        labeler = await self._register(who)
+        async with self.database.session() as session:
+            if action.verb == "consent":
+                await labelers.give_consent(session, labeler)
+                await self._register(who, with_name=True)
+            elif action.verb == "region":
+                choices = (await labelers.onboarding(session, labeler, name)).region_choices
+                if action.arg is None:
+                    raise InputError(N_("choose a region in the list first"))
+                if action.arg >= len(choices):
+                    raise BadAction(str(action))
+                await labelers.choose_region(session, labeler, name, choices[action.arg])
+            elif action.verb == "read":
+                await labelers.acknowledge_guidelines(session, labeler, name, action.arg or 0)
+            else:
+                raise BadAction(str(action))
+            state = await labelers.onboarding(session, labeler, name)
+        step = Reply("update", step_view(state))
+        return [step, *await self._next_step(labeler, name)] if state.complete else [step]
+
+    async def _next_step(self, labeler: int, name: str) -> list[Reply]:
+        """The next thing for this labeler in this campaign, as a new message: an onboarding step, their next
+        card, or "nothing left"."""
+        async with self.database.session() as session:
+            state = await labelers.onboarding(session, labeler, name)
+            if not state.complete:
+                return [Reply("dm", step_view(state))]
+            card = await assignment.next_card(session, labeler, name)
+        if card is None:
+            return [Reply("dm", messages.nothing_left(state.campaign_id))]
+        return [Reply("dm", card_view(card, self.limits))]
+
+    async def _known(self, who: Who) -> int | None:
+        labeler = self._labelers.get(who.key)
+        if labeler is None:
+            async with self.database.session() as session:
+                labeler = await labelers.find_labeler(session, *who.key)
+            if labeler is not None:
+                self._labelers[who.key] = labeler
+        return labeler
+
+    async def _register(self, who: Who, *, with_name: bool = False) -> int:
+        """Find or create the labeler, with the region the platform suggests; their display name only once they
+        have consented (`with_name`), so nothing personal beyond the chat id is stored before that."""
+        known = await self._known(who)
+        if known is not None and not with_name:
+            return known
+        details = await who.details()
+        async with self.database.session() as session:
+            labeler = await labelers.register_labeler(
+                session, *who.key, display_name=details.display_name if with_name else None,
+                suggested_region=details.suggested_region)
+        self._labelers[who.key] = labeler.id or 0
+        return labeler.id or 0
+
+    async def _forget(self, who: Who) -> Reply:
+        if await self._known(who) is None:
+            raise NotFound(N_("crowdrank has nothing stored about you"))
+        async with self.database.session() as session:
+            labeler = await labelers.forget_labeler(session, *who.key)
+        self._labelers.pop(who.key, None)
+        return private(Notice(_("Done: your chat id and region are removed. Your rankings stay under the pseudonym "
+                                "{pseudonym}.", pseudonym=labeler.pseudonym)))
+
+    async def _resolve(self, args: list[str]) -> str:
+        """The campaign a command means: the one named, or the only live one (and why there is none)."""
+        if args:
+            return " ".join(args)
+        async with self.database.session() as session:
+            listed = await campaigns.list_campaigns(session)
+        live = [c.name for c in listed if c.status == "live"]
+        if len(live) == 1:
+            return live[0]
+        if live:
+            raise InputError(N_("several campaigns are live; name one: {names}"), names=", ".join(live))
+        paused = [c.name for c in listed if c.status == "paused"]
+        if paused:
+            raise StateError(N_("no campaign is live right now: {names} paused, try again later"),
+                             names=", ".join(paused))
+        raise StateError(N_("no campaign is live right now"))
+
+    # ---- managers ----------------------------------------------------------------------------------------------
+    async def _manage(self, who: Who, verb: str, args: list[str], here: str | None) -> list[Reply]:
+        if verb == "status":
+            async with self.database.session() as session:
+                chosen = [await campaigns.get_campaign(session, " ".join(args))] if args else \
+                    [c for c in await campaigns.list_campaigns(session) if c.status != "closed"]
+                stats = [await campaigns.campaign_stats(session, c) for c in chosen]
+            return [Reply("private", status_view(s)) for s in stats] or [private(Notice(_("No open campaign.")))]
+        if not args:
+            raise InputError(N_("usage: /crowdrank {verb} <campaign>"), verb=verb)
+        name = args[0]
+        async with self.database.session() as session:
+            if verb in ("pause", "resume"):
+                campaign = await campaigns.change_status(session, name, verb)
+                return [private(Notice(_("Campaign **{campaign}** is now {status}.", campaign=campaign.name,
+                                         status=campaign.status)))]
+            campaign = await campaigns.get_campaign(session, name)
+        if verb == "invite":
+            channel = self.channel_of(args[1]) if len(args) > 1 else here
+            if not channel:
+                raise InputError(N_("not a channel: {word} (pick one with #)"), word=args[1] if len(args) > 1 else "")
+            invitation = messages.invitation(campaign.id or 0, campaign.name, campaign.criterion)
+            return [Reply("channel", invitation, channel=channel),
+                    private(Notice(_("Invitation to **{campaign}** posted.", campaign=campaign.name)))]
+        if verb == "guidelines":
+            return [private(messages.guidelines_view(campaign.name, campaign.guidelines,
+                                                     campaign.guidelines_version))]
+        if self.jobs is None or self.announcer is None or not here:
+            raise StateError(N_("long jobs are not available here; use the command line (`crowdrank {verb}`)"),
+                             verb=verb)
+        if verb == "retrain":
+            self.jobs.start_retrain(self.announcer, here, campaign.name)
+            return [private(Notice(_("Retraining the reward model on **{campaign}** started; I will post the result "
+                                     "here.", campaign=campaign.name)))]
+        self.jobs.start_report(self.announcer, here, campaign.name)
+        return [private(Notice(_("Building the report for **{campaign}**; the files will appear here.",
+                                 campaign=campaign.name)))]
