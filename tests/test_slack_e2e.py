@@ -11,8 +11,9 @@ import pytest
 
 from bot.assignment import expire_leases
 from bot.labelers import get_labeler
-from tests.slack_emulator import TEAM, action_ids
-from tests.slack_harness import card_id, labeler_id as labeler_id_of, CAMPAIGN, Rig, order_line, start_rig, texts
+from tests.slack_emulator import action_ids
+from tests.slack_harness import CAMPAIGN, Rig, card_id, order_line, start_rig, texts
+from tests.slack_harness import labeler_id as labeler_id_of
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.slack_emulator import action_ids
-from tests.slack_harness import card_id, CAMPAIGN, MANAGER, Rig, start_rig, texts
+from tests.slack_harness import CAMPAIGN, MANAGER, Rig, card_id, start_rig, texts
 
 pytestmark = pytest.mark.timeout(120)
 
