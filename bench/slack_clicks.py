@@ -34,9 +34,11 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from adapters.slack.blocks.card import card_blocks, card_text  # noqa: E402
+from adapters.slack.render_examples import LIMITS  # noqa: E402
+from adapters.slack.replies import blocks_and_text  # noqa: E402
 from adapters.slack.server import EVENTS_PATH  # noqa: E402
 from bot import assignment, labelers  # noqa: E402
+from bot.chat.cards import card_view  # noqa: E402
 from bot.database import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests.slack_emulator import TEAM, Message, SlackEmulator, SlackUser  # noqa: E402
@@ -98,8 +100,8 @@ async def seat_labelers(database: Database, emulator: SlackEmulator, n: int) -> 
             card = await assignment.next_card(session, labeler.id, CAMPAIGN)
         assert card is not None
         channel, ts = "D" + user, f"{1800000000 + number}.000100"
-        emulator.messages[(channel, ts)] = Message(channel, ts, card_text(card),
-                                                   [b.to_dict() for b in card_blocks(card)])
+        blocks, text = blocks_and_text(card_view(card, LIMITS))
+        emulator.messages[(channel, ts)] = Message(channel, ts, text, [b.to_dict() for b in blocks])
         seated.append((user, emulator.messages[(channel, ts)]))
     return seated
 
@@ -143,7 +145,7 @@ async def drive(slack: SlackUser, seated: list[tuple[str, Message]], rounds: int
     rng = random.Random(7)
 
     async def one(user: str, message: Message) -> None:
-        a = message.blocks[4]["accessory"]["action_id"].split(":")[1]  # more:<assignment>:0 of choice A
+        a = message.blocks[4]["accessory"]["options"][0]["value"].split(":")[1]  # flag:<card>:0:… of choice A
         first = True
         for _ in range(rounds):
             for template in CLICKS:
