@@ -23,6 +23,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check bot adapters storage trainer tests bench
+	$(BIN)/mypy bot adapters storage trainer
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 clean:

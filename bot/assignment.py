@@ -71,7 +71,7 @@ async def _lease_card(session: AsyncSession, labeler_id: int, campaign_name: str
         if session.bind.dialect.name == "postgresql":
             # A lease is soft state (it expires anyway): do not wait for the WAL fsync. A server crash may drop the
             # last fraction of a second of leases, consistently (counter and row together); rankings stay durable.
-            await session.exec(text("SET LOCAL synchronous_commit = off"))  # type: ignore[call-overload]
+            await session.exec(text("SET LOCAL synchronous_commit = off"))
         labeler, campaign = await lock_ready(session, labeler_id, campaign_name)  # one request per labeler
         if campaign.status != "live":
             raise StateError(N_("campaign '{campaign}' is {status}; it serves no cards now"), campaign=campaign.name,
@@ -97,13 +97,13 @@ async def _held(session: AsyncSession, labeler_id: int, campaign_id: int) -> Ass
         Assignment.state == "open"))).first()
 
 
-def _not_mine(labeler_id: int):  # type: ignore[no-untyped-def]
+def _not_mine(labeler_id: int):
     """No ranked, skipped or held assignment of this labeler on the item (an expired one may be re-leased)."""
     return ~exists().where(Assignment.item_id == Item.id, Assignment.labeler_id == labeler_id,
                            Assignment.state != "expired")
 
 
-def _expired_mine(item_id, labeler_id: int):  # type: ignore[no-untyped-def]
+def _expired_mine(item_id, labeler_id: int):
     return exists().where(Assignment.item_id == item_id, Assignment.labeler_id == labeler_id,
                           Assignment.state == "expired")
 
@@ -125,7 +125,7 @@ async def _candidates(session: AsyncSession, campaign: Campaign, labeler: Labele
                    _not_mine(labeler_id))
             .order_by(col(Item.shuffle_key)))
 
-    async def window(condition, size: int) -> list:  # type: ignore[no-untyped-def]
+    async def window(condition, size: int) -> list:
         inner = pool.where(condition).limit(size).subquery()
         has_region = exists().where(Assignment.item_id == inner.c.id, Assignment.region == labeler.region,
                                     col(Assignment.state).in_(("open", "submitted")))
@@ -155,7 +155,7 @@ async def _lease_regular(session: AsyncSession, campaign: Campaign, labeler: Lab
 
 async def _take_slot(session: AsyncSession, item_id: int, votes: int) -> bool:
     """The atomic lease: succeeds only while the item is short of `votes`; keeps `full` in sync."""
-    result = await session.exec(update(Item).where(  # type: ignore[call-overload]
+    result = await session.exec(update(Item).where(
         Item.id == item_id, Item.full == false(), Item.submitted + Item.leased < votes)
         .values(leased=Item.leased + 1, full=(Item.submitted + Item.leased + 1) >= votes))
     return result.rowcount == 1
@@ -169,7 +169,7 @@ async def _lease_gold(session: AsyncSession, campaign: Campaign, labeler_id: int
     if not gold:
         return None
     item_id, reopen = rng.choice(list(gold))
-    await session.exec(update(Item).where(Item.id == item_id).values(  # type: ignore[call-overload]
+    await session.exec(update(Item).where(Item.id == item_id).values(
         leased=Item.leased + 1, full=(Item.submitted + Item.leased + 1) >= campaign.votes))
     return item_id, bool(reopen)
 
@@ -213,7 +213,7 @@ async def _expire(session: AsyncSession, now: datetime, campaign_id: int | None 
     due = due.with_for_update(skip_locked=True)  # two expirers never wait on (or deadlock over) the same rows
     statement = (update(Assignment).where(col(Assignment.id).in_(due), Assignment.state == "open")
                  .values(state="expired", closed_at=now).returning(Assignment.item_id))
-    item_ids = [row[0] for row in (await session.exec(statement)).all()]  # type: ignore[call-overload]
+    item_ids = [row[0] for row in (await session.exec(statement)).all()]
     if item_ids:
         await release_slots(session, item_ids)
     return len(item_ids)

@@ -56,7 +56,7 @@ def region_choices(campaign: Campaign) -> tuple[str, ...]:
     return (*campaign.regions, PREFER_NOT_TO_SAY)
 
 
-def insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
+def insert_for(session: AsyncSession):
     """The dialect's INSERT, which has ON CONFLICT DO NOTHING on both databases."""
     return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
@@ -74,7 +74,7 @@ async def register_labeler(session: AsyncSession, platform: str, workspace: str,
             platform=platform, workspace=workspace, user_id=user_id, pseudonym=new_pseudonym(),
             display_name=display_name, suggested_region=suggested_region, status="active", created_at=utcnow(),
         ).on_conflict_do_nothing(index_elements=["platform", "workspace", "user_id"])
-        await session.exec(statement)  # type: ignore[call-overload]
+        await session.exec(statement)
         labeler = (await session.exec(select(Labeler).where(
             Labeler.platform == platform, Labeler.workspace == workspace, Labeler.user_id == user_id))).one()
         if display_name is not None and labeler.display_name != display_name:
@@ -219,7 +219,7 @@ async def forget_labeler(session: AsyncSession, platform: str, workspace: str, u
         open_items = (await session.exec(select(Assignment.item_id).where(
             Assignment.labeler_id == labeler.id, Assignment.state == "open"))).all()
         if open_items:
-            await session.exec(update(Assignment).where(  # type: ignore[call-overload]
+            await session.exec(update(Assignment).where(
                 Assignment.labeler_id == labeler.id, Assignment.state == "open")
                 .values(state="expired", closed_at=utcnow()))
             await release_slots(session, list(open_items))
@@ -239,5 +239,5 @@ async def release_slots(session: AsyncSession, item_ids: list[int]) -> None:
         counts[item_id] = counts.get(item_id, 0) + 1
     for item_id, n in sorted(counts.items()):  # a fixed order: no deadlock between two releasers
         votes = select(Campaign.votes).where(Campaign.id == Item.campaign_id).scalar_subquery()
-        await session.exec(update(Item).where(Item.id == item_id).values(  # type: ignore[call-overload]
+        await session.exec(update(Item).where(Item.id == item_id).values(
             leased=Item.leased - n, full=(Item.submitted + Item.leased - n) >= votes))

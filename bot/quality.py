@@ -112,7 +112,7 @@ async def assess_campaign(session: AsyncSession, campaign_name: str, *, threshol
                 agreement=None if np.isnan(agreement[i]) else float(agreement[i]),
                 too_fast=float(too_fast[i]), trust=value, flagged=value is not None and value < threshold))
             if write:
-                await session.exec(update(Labeler).where(Labeler.id == key)  # type: ignore[call-overload]
+                await session.exec(update(Labeler).where(Labeler.id == key)
                                    .values(trust=value))
         return result
 

@@ -77,7 +77,7 @@ async def _once(session: AsyncSession, delivery: str | None) -> None:
     if delivery is None:
         return
     statement = insert_for(session)(Delivery).values(key=delivery[:200], created_at=utcnow())
-    result = await session.exec(statement.on_conflict_do_nothing(index_elements=["key"]))  # type: ignore[call-overload]
+    result = await session.exec(statement.on_conflict_do_nothing(index_elements=["key"]))
     if result.rowcount == 0:
         raise Duplicate(N_("that click was already applied"))
 
@@ -228,7 +228,7 @@ async def submit(session: AsyncSession, assignment_id: int, labeler_id: int, *,
             guidelines_version=guidelines_version, created_at=now)
         session.add(ranking)
         assignment.state, assignment.closed_at = "submitted", now
-        await session.exec(update(Item).where(Item.id == assignment.item_id).values(  # type: ignore[call-overload]
+        await session.exec(update(Item).where(Item.id == assignment.item_id).values(
             submitted=Item.submitted + 1, leased=Item.leased - 1))
         await session.flush()
         done, remaining = await _progress(session, campaign, labeler_id)
@@ -247,7 +247,7 @@ async def progress(session: AsyncSession, assignment_id: int, labeler_id: int) -
 async def remember_message(session: AsyncSession, assignment_id: int, labeler_id: int, message_ref: str) -> None:
     """Store where the card's message is (the adapter tells after posting it); later updates go there."""
     async with transaction(session):
-        await session.exec(update(Assignment).where(  # type: ignore[call-overload]
+        await session.exec(update(Assignment).where(
             Assignment.id == assignment_id, Assignment.labeler_id == labeler_id).values(message_ref=message_ref[:200]))
 
 

@@ -70,7 +70,11 @@ class Settings(BaseSettings):
 
     def env_names(self) -> dict[str, str]:
         """Map of field name to the environment variable that sets it."""
-        return {name: field.validation_alias.choices[0] for name, field in type(self).model_fields.items()}
+        names = {}
+        for name, field in type(self).model_fields.items():
+            assert isinstance(field.validation_alias, AliasChoices)  # every field declares its variable names
+            names[name] = str(field.validation_alias.choices[0])
+        return names
 
 
 @lru_cache(maxsize=1)

@@ -49,7 +49,7 @@ def is_sqlite(url: str) -> bool:
 
 def _tune_sqlite(engine: Engine, *, autocheckpoint: bool = True) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we send BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -61,11 +61,11 @@ def _tune_sqlite(engine: Engine, *, autocheckpoint: bool = True) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):  # type: ignore[no-untyped-def]
+    def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_sync_engine(url: str, **kwargs) -> Engine:  # type: ignore[no-untyped-def]
+def make_sync_engine(url: str, **kwargs) -> Engine:
     full = normalize_url(url, asynchronous=False)
     engine = create_engine(full, **kwargs)
     if is_sqlite(full):
@@ -73,7 +73,7 @@ def make_sync_engine(url: str, **kwargs) -> Engine:  # type: ignore[no-untyped-d
     return engine
 
 
-def make_async_engine(url: str, **kwargs) -> AsyncEngine:  # type: ignore[no-untyped-def]
+def make_async_engine(url: str, **kwargs) -> AsyncEngine:
     full = normalize_url(url, asynchronous=True)
     if is_sqlite(full):
         # SQLite has one writer at a time and every transaction takes the write lock (BEGIN IMMEDIATE). One pooled

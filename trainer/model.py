@@ -78,7 +78,11 @@ def tokenize(tokenizer, prompts: Sequence[str], completions: Sequence[str], max_
 
 
 def collate(groups: Sequence[PromptGroup], tokenizer, max_length: int) -> GroupBatch:
-    prompts, completions, chosen, rejected, margin = [], [], [], [], []
+    prompts: list[str] = []
+    completions: list[str] = []
+    chosen: list[int] = []
+    rejected: list[int] = []
+    margin: list[float] = []
     for group in groups:
         offset = len(completions)
         prompts += [group.prompt] * len(group.completions)

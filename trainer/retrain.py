@@ -51,7 +51,7 @@ def train_reward_model(url: str, home: Path | str, *, campaign: str | None = Non
                 campaign_key = campaign_id(connection, campaign)
             source = {"source": f"campaign {campaign}", "mode": "raw", "min_trust": min_trust}
         else:
-            pair_file = Path(pairs)  # type: ignore[arg-type]
+            pair_file = Path(pairs)  # type: ignore[arg-type]  # validate() ensured one of campaign/pairs is set
             source = {"source": str(pair_file.resolve())}
         groups, left_out = build_groups(read_pairs(pair_file))
         data = {**source, "sha256": file_digest(pair_file), "pairs": sum(len(g.pairs) for g in groups),

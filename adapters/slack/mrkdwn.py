@@ -97,12 +97,12 @@ def markdown_to_mrkdwn(markdown: str) -> str:
     return "\n".join(lines).strip()
 
 
-def _heading_open(tokens: list, inline: object) -> bool:  # type: ignore[type-arg]
+def _heading_open(tokens: list, inline: object) -> bool:
     position = tokens.index(inline)
     return position > 0 and tokens[position - 1].type == "heading_open"
 
 
-def _inline(children: list) -> str:  # type: ignore[type-arg]
+def _inline(children: list) -> str:
     out: list[str] = []
     link: list[str | None] = []
     for child in children:

@@ -23,12 +23,10 @@ from adapters.slack.blocks import (
     status_text,
     step_blocks,
 )
-from adapters.slack.mrkdwn import mrkdwn
+from adapters.slack.mrkdwn import escape, markdown_to_mrkdwn, mrkdwn
 from bot.chat.conversation import Conversation
 from bot.chat.people import Who
 from bot.chat.views import CardView, FullText, GuidelinesView, Notice, Reply, SkipForm, StatusView, StepView, View
-
-NO_UNFURL = {"unfurl_links": False, "unfurl_media": False}
 
 
 @dataclass(frozen=True)
@@ -76,8 +74,22 @@ async def deliver(client: AsyncWebClient, conversation: Conversation, who: Who, 
 
 async def post(client: AsyncWebClient, channel: str, view: View) -> str:
     blocks, text = blocks_and_text(view)
-    response = await client.chat_postMessage(channel=channel, text=text, blocks=blocks or None, **NO_UNFURL)
+    response = await client.chat_postMessage(channel=channel, text=text, blocks=blocks or None,
+                                             unfurl_links=False, unfurl_media=False)
     return str(response["ts"])
+
+
+def private_text(view: View) -> str:
+    """A private reply as text (where no modal can be opened: a command's reply, a view without trigger_id)."""
+    if isinstance(view, StatusView):
+        return status_text(view)
+    if isinstance(view, Notice):
+        return KIND_ICONS[view.kind] + mrkdwn(view.text)
+    if isinstance(view, FullText):
+        return f"*{mrkdwn(view.title)}*\n{escape(view.text)}"
+    if isinstance(view, GuidelinesView):
+        return f"{mrkdwn(view.head)}\n\n{markdown_to_mrkdwn(view.markdown) or mrkdwn(view.empty)}"
+    raise TypeError(f"{type(view).__name__} is not a private reply")
 
 
 async def _private(client: AsyncWebClient, who: Who, origin: Origin, view: View) -> None:
@@ -89,10 +101,8 @@ async def _private(client: AsyncWebClient, who: Who, origin: Origin, view: View)
             modal = full_text_modal(view) if isinstance(view, FullText) else guidelines_modal(view)
         await client.views_open(trigger_id=origin.trigger_id, view=modal)
         return
-    text = status_text(view) if isinstance(view, StatusView) else \
-        KIND_ICONS[view.kind] + mrkdwn(view.text) if isinstance(view, Notice) else \
-        mrkdwn(view.title)  # type: ignore[union-attr]
+    text = private_text(view)
     if origin.respond is not None:
         await origin.respond(text=text, response_type="ephemeral", replace_original=False)
     else:
-        await client.chat_postMessage(channel=who.user_id, text=text, **NO_UNFURL)
+        await client.chat_postMessage(channel=who.user_id, text=text, unfurl_links=False, unfurl_media=False)

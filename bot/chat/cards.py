@@ -5,6 +5,8 @@ enforces), Submit once every choice is placed, Undo and Reset once anything is.
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.cards import Card, Choice
 from bot.chat.actions import FLAG_KINDS, format_action
 from bot.chat.catalog import N_, _
@@ -35,10 +37,11 @@ def cut(text: str, limits: Limits) -> tuple[str, bool]:
 def card_view(card: Card, limits: Limits, *, progress: tuple[int, int] | None = None) -> CardView:
     """The card as every platform draws it; `progress` = (done, remaining) for a submitted card."""
     prompt, prompt_cut = cut(card.prompt, limits)
-    common = dict(card_id=card.assignment_id, campaign_id=card.campaign_id, title=_title(card.criterion),
-                  intro=_("Campaign **{campaign}** · click the completions **best first** · card expires {time} UTC",
-                          campaign=card.campaign, time=f"{card.expires_at:%H:%M}"),
-                  prompt_label=_("Prompt"), expires_at=card.expires_at)
+    common: dict[str, Any] = dict(
+        card_id=card.assignment_id, campaign_id=card.campaign_id, title=_title(card.criterion),
+        intro=_("Campaign **{campaign}** · click the completions **best first** · card expires {time} UTC",
+                campaign=card.campaign, time=f"{card.expires_at:%H:%M}"),
+        prompt_label=_("Prompt"), expires_at=card.expires_at)
     if card.state != "open":
         preview, _was_cut = cut(card.prompt, Limits(PREVIEW_CHARS))
         return CardView(
@@ -46,13 +49,13 @@ def card_view(card: Card, limits: Limits, *, progress: tuple[int, int] | None = 
                                                    state=card.state),
             prompt=preview, prompt_cut=False, choices=(), order=None, place=(), full_text=(), flag_hint=None,
             controls=(Control(_("Next card"), format_action("next", card.campaign_id), "primary"),),
-            closed=_closed_line(card), progress=_progress_line(card, progress))  # type: ignore[arg-type]
+            closed=_closed_line(card), progress=_progress_line(card, progress))
     choices = tuple(_choice_view(card, choice, limits) for choice in card.choices)
     full = [Control(_("Full prompt"), format_action("full", card.assignment_id))] if prompt_cut else []
     full += [Control(_("Full {letter}", letter=view.letter), format_action("full", card.assignment_id, choice.index))
              for view, choice in zip(choices, card.choices, strict=True) if view.cut]
     return CardView(
-        **common, is_open=True,  # type: ignore[arg-type]
+        **common, is_open=True,
         summary=_("Ranking card for {campaign}: {order}", campaign=card.campaign, order=card.order_text)
         if card.order else _("Ranking card for {campaign}: click the completions best first",
                              campaign=card.campaign),

@@ -13,7 +13,10 @@ import asyncio
 import shlex
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
+from typing import NoReturn
 from weakref import WeakValueDictionary
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import assignment, campaigns, labelers, ranking_session
 from bot.cards import Card
@@ -187,16 +190,16 @@ class Conversation:
                 return await self._refused_change(card_id, labeler, error)
         return [await self._update(card, labeler)]
 
-    async def _change(self, session: object, action: Action, labeler: int, delivery: str | None) -> Card:
+    async def _change(self, session: AsyncSession, action: Action, labeler: int, delivery: str | None) -> Card:
         card_id = action.target
         if action.verb == "rank":
-            return await ranking_session.click(session, card_id, labeler, action.arg or 0,  # type: ignore[arg-type]
+            return await ranking_session.click(session, card_id, labeler, action.arg or 0,
                                                delivery=delivery)
         if action.verb == "flag":
-            return await ranking_session.flag(session, card_id, labeler, action.arg or 0,  # type: ignore[arg-type]
+            return await ranking_session.flag(session, card_id, labeler, action.arg or 0,
                                               action.kind or "", delivery=delivery)
         edit = {"undo": ranking_session.undo, "tie": ranking_session.tie, "reset": ranking_session.reset}
-        return await edit[action.verb](session, card_id, labeler, delivery=delivery)  # type: ignore[arg-type]
+        return await edit[action.verb](session, card_id, labeler, delivery=delivery)
 
     async def _shown(self, card: Card, action: Action, labeler: int) -> GuidelinesView | FullText | SkipForm:
         if action.verb == "guidelines":
@@ -235,9 +238,9 @@ class Conversation:
         labeler = await self._known(who)
         if labeler is None:
             await self._not_yours(card_id)
-        return labeler  # type: ignore[return-value]
+        return labeler
 
-    async def _not_yours(self, card_id: int) -> None:
+    async def _not_yours(self, card_id: int) -> NoReturn:
         async with self.database.session() as session:
             status = await labelers.card_owner_status(session, card_id)
         if status is None:

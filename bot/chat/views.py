@@ -155,7 +155,7 @@ class HomeView:
     empty: Text
 
 
-View = CardView | StepView | StatusView | Notice | FullText | GuidelinesView | SkipForm
+View = CardView | StepView | StatusView | Notice | FullText | GuidelinesView | SkipForm | HomeView
 
 
 @dataclass(frozen=True)

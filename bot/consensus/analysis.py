@@ -130,7 +130,7 @@ def _truth_report(truth: Truth, rankings: RankingSet, consensus: dict[tuple[str,
         orders = consensus.get((region, "bradley_terry"))
         use = (~np.isnan(true_ranks).any(axis=1)) & (orders.n > 0) if orders is not None else np.zeros(0, bool)
         if use.any():
-            tau = metrics.rowwise_tau_b(orders.scores[use], -true_ranks[use])  # type: ignore[union-attr]
+            tau = metrics.rowwise_tau_b(orders.scores[use], -true_ranks[use])
             regional[region] = {"mean_tau": float(np.nanmean(tau)), "items": int(use.sum())}
     kinds = np.array([truth.labeler_kind.get(str(key), "unknown") for key in labelers["key"]])
     spammer = np.isin(kinds, ["random", "in_order"])
@@ -239,6 +239,6 @@ def analyze(rankings: RankingSet, *, trust: np.ndarray | None = None, truth: Tru
         steps.begin("hidden truth")
         summary["truth"] = _truth_report(truth, rankings, consensus, labelers, contest, trust_threshold)
     steps.close()
-    return Analysis(rankings, clean(summary), consensus, w_per_item,  # type: ignore[arg-type]
+    return Analysis(rankings, clean(summary), consensus, w_per_item,
                     agreement.finish(agreement.features) if len(agreement.features) else np.array([]),
                     contest, contested, matrix, labelers, timeline, region_w, steps.seconds)

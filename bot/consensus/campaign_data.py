@@ -126,11 +126,11 @@ async def write_consensus(session: AsyncSession, campaign_id: int, rankings: Ran
     if on_start:
         on_start(len(rows))
     async with transaction(session):
-        await session.exec(delete(Consensus)  # type: ignore[call-overload]
+        await session.exec(delete(Consensus)
                            .where(col(Consensus.campaign_id) == campaign_id))
         for start in range(0, len(rows), INSERT_CHUNK):
             chunk = rows[start:start + INSERT_CHUNK]
-            await session.exec(insert(Consensus.__table__), params=chunk)  # type: ignore[call-overload]
+            await session.exec(insert(Consensus.__table__), params=chunk)
             if on_batch:
                 on_batch(len(chunk))
     return len(rows)

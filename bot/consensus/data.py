@@ -72,9 +72,9 @@ class RankingSet:
     completion_ids: np.ndarray
     labeler_keys: np.ndarray
     region_names: tuple[str, ...] = ()
-    shown_first: np.ndarray = field(default=None)  # type: ignore[assignment]
-    created: np.ndarray = field(default=None)  # type: ignore[assignment]
-    ranking_ids: np.ndarray = field(default=None)  # type: ignore[assignment]
+    shown_first: np.ndarray = field(default=None)
+    created: np.ndarray = field(default=None)
+    ranking_ids: np.ndarray = field(default=None)
 
     def __post_init__(self) -> None:
         n = len(self.item)
@@ -206,7 +206,7 @@ class RankingSet:
             raise InputError(f"ranking {rows[r].ranking_id or r} of item {rows[r].item!r} is not an order of that "
                              f"item's {k} completions", field="best_first")
         completion_ids = np.empty((len(slots), k), dtype=object)
-        completion_ids[:] = [list(s) for s in slots]  # type: ignore[arg-type]
+        completion_ids[:] = [list(s) for s in slots]
         if all(isinstance(c, int | np.integer) for c in code):
             completion_ids = completion_ids.astype(np.int64)
         ranking_ids = np.array([-1 if row.ranking_id is None else row.ranking_id for row in rows], dtype=np.int64)
