@@ -77,8 +77,9 @@ async def _once(session: AsyncSession, delivery: str | None) -> None:
     if delivery is None:
         return
     statement = insert_for(session)(Delivery).values(key=delivery[:200], created_at=utcnow())
-    result = await session.exec(statement.on_conflict_do_nothing(index_elements=["key"]))
-    if result.rowcount == 0:
+    # RETURNING, not rowcount: psycopg's async cursor reports -1 for INSERT … ON CONFLICT DO NOTHING
+    inserted = await session.exec(statement.on_conflict_do_nothing(index_elements=["key"]).returning(Delivery.key))
+    if inserted.first() is None:
         raise Duplicate(N_("that click was already applied"))
 
 

@@ -78,7 +78,7 @@ def parse(value: str) -> Action:
     """The action a platform sent back, or `BadAction`."""
     if not isinstance(value, str) or len(value) > MAX_LENGTH:
         raise BadAction(str(value)[:MAX_LENGTH])
-    match = PATTERN.match(value)
+    match = PATTERN.fullmatch(value)  # `$` alone would let a trailing newline through
     if match is None:
         raise BadAction(value)
     verb, target_text, arg_text, kind = match.groups()

@@ -1,0 +1,168 @@
+"""The conversation's rules through `Conversation` itself: a database, no platform. Each test is a rule a person
+meets in chat, whichever platform they are on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import func, select
+
+from bot import campaigns
+from bot.chat.conversation import Conversation
+from bot.chat.people import Details, Managers, Who
+from bot.chat.views import CardView, Limits, Notice, Reply, StepView
+from bot.database import Database
+from bot.prompt_files import CompletionRecord, PromptRecord
+from storage.models import Labeler, Ranking
+
+REGIONS = ["Africa", "Europe"]
+
+
+async def setup(database: Database) -> Conversation:
+    async with database.session() as session:
+        await campaigns.create_campaign(
+            session, campaigns.CampaignSpec(name="heat", criterion="helpfulness", k=3, votes=2, regions=REGIONS,
+                                            guidelines="Rank the most helpful first."),
+            [PromptRecord(external_id=f"p{i}", text=f"Too hot ({i})?") for i in range(3)],
+            [CompletionRecord(prompt_id=f"p{i}", model="t", texts=[f"a{i}", f"b{i}", f"c{i}"]) for i in range(3)])
+    return fresh(database)
+
+
+def fresh(database: Database) -> Conversation:
+    """A conversation as a new process would have it (empty caches)."""
+    return Conversation(database, platform="slack", limits=Limits(2800), managers=Managers(frozenset({"UBOSS"})))
+
+
+def person(user: str, workspace: str = "T1") -> Who:
+    async def details() -> Details:
+        return Details(display_name=user.title(), suggested_region="Europe")
+
+    return Who("slack", workspace, user, details=details)
+
+
+def texts(replies: list[Reply]) -> str:
+    out = []
+    for reply in replies:
+        for attribute in ("text", "closed", "order", "title"):
+            value = getattr(reply.view, attribute, None)
+            if value is not None and hasattr(value, "plain"):
+                out.append(value.plain())
+    return "\n".join(out)
+
+
+async def onboard(conversation: Conversation, who: Who) -> CardView:
+    replies = await conversation.command(who, ["join", "heat"])
+    step = replies[0].view
+    assert isinstance(step, StepView)
+    while True:
+        replies = await conversation.press(who, step.controls[0].action)
+        if replies[-1].intent == "dm":
+            card = replies[-1].view
+            assert isinstance(card, CardView)
+            await conversation.card_posted(who, card.card_id, f"D{who.user_id}/100.{card.card_id}")
+            return card
+        assert isinstance(replies[0].view, StepView)
+        step = replies[0].view
+
+
+async def labeler_count(database: Database) -> int:
+    async with database.session() as session:
+        return int((await session.exec(select(func.count()).select_from(Labeler))).one())
+
+
+async def test_a_refusal_creates_no_labeler_row(database: Database) -> None:
+    conversation = await setup(database)
+    card = await onboard(conversation, person("UANA"))
+    before = await labeler_count(database)
+    for stranger in (person("UEVE"), person("UANA", workspace="TOTHER")):
+        replies = await conversation.press(stranger, f"rank:{card.card_id}:0")
+        assert [r.intent for r in replies] == ["private"] and "not yours" in texts(replies)
+    replies = await conversation.press(person("UEVE"), "rank:１:0")
+    assert "not one crowdrank understands" in texts(replies)
+    assert await labeler_count(database) == before
+
+
+async def test_a_redelivered_toggle_after_a_restart_changes_nothing(database: Database) -> None:
+    conversation = await setup(database)
+    ana = person("UANA")
+    card = await onboard(conversation, ana)
+    await conversation.press(ana, f"rank:{card.card_id}:0", delivery="d1")
+    await conversation.press(ana, f"rank:{card.card_id}:1", delivery="d2")
+    (tied,) = await conversation.press(ana, f"tie:{card.card_id}", delivery="d3")
+    assert isinstance(tied.view, CardView) and tied.view.order is not None and "A > B = C" in tied.view.order.plain()
+    (again,) = await fresh(database).press(ana, f"tie:{card.card_id}", delivery="d3")  # a new process, same delivery
+    assert isinstance(again.view, CardView) and again.view.order is not None
+    assert "A > B = C" in again.view.order.plain()  # not untied a second time
+
+
+async def test_any_press_redraws_the_card_from_what_is_stored_at_its_stored_place(database: Database) -> None:
+    conversation = await setup(database)
+    ana = person("UANA")
+    card = await onboard(conversation, ana)
+    await conversation.press(ana, f"rank:{card.card_id}:2")
+    replies = await conversation.press(ana, f"rank:{card.card_id}:2")  # a stale button of a card that drifted
+    update, refusal = replies
+    assert update.intent == "update" and update.message_ref == f"DUANA/100.{card.card_id}"
+    assert isinstance(update.view, CardView) and [c.action for c in update.view.place] == [
+        f"rank:{card.card_id}:0", f"rank:{card.card_id}:1"]
+    assert refusal.intent == "private" and "already placed" in texts([refusal])
+
+
+async def test_refusals_read_as_sentences_without_internal_names(database: Database) -> None:
+    conversation = await setup(database)
+    ana = person("UANA")
+    card = await onboard(conversation, ana)
+    replies = await conversation.press(ana, f"rank:{card.card_id}:7")
+    text = texts(replies)
+    assert "choice 8 is not on this card" in text and "field" not in text and "index" not in text
+
+
+async def test_after_forget_an_old_card_says_why_it_stopped(database: Database) -> None:
+    conversation = await setup(database)
+    ana = person("UANA")
+    card = await onboard(conversation, ana)
+    assert "pseudonym" in texts(await conversation.command(ana, ["forget"]))
+    replies = await conversation.press(ana, f"rank:{card.card_id}:0")
+    assert "asked crowdrank to forget you" in texts(replies)
+    assert "nothing stored about you" in texts(await conversation.command(person("UNEW"), ["forget"]))
+
+
+async def test_rank_says_when_the_only_campaign_is_paused(database: Database) -> None:
+    conversation = await setup(database)
+    async with database.session() as session:
+        await campaigns.change_status(session, "heat", "pause")
+    text = texts(await conversation.command(person("UANA"), ["rank"]))
+    assert "heat paused" in text and "no campaign is live" in text
+
+
+async def test_submit_twice_keeps_the_thank_you_and_its_progress(database: Database) -> None:
+    conversation = await setup(database)
+    ana = person("UANA")
+    card = await onboard(conversation, ana)
+    await conversation.press(ana, f"rank:{card.card_id}:1")
+    await conversation.press(ana, f"rank:{card.card_id}:0")
+    first = await conversation.press(ana, f"submit:{card.card_id}", delivery="s1")
+    assert isinstance(first[0].view, CardView) and first[0].view.progress is not None
+    second = await conversation.press(ana, f"submit:{card.card_id}", delivery="s2")
+    redrawn = second[0].view
+    assert isinstance(redrawn, CardView) and redrawn.progress is not None
+    assert redrawn.progress.plain().startswith("1 ranked in heat so far")
+    async with database.session() as session:
+        ranking = (await session.exec(select(Ranking))).one()
+    assert ranking.guidelines_version == 1  # the version the labeler had read when they ranked
+
+
+async def test_manager_commands_need_a_manager(database: Database, tmp_path: Path) -> None:
+    conversation = await setup(database)
+    assert "only campaign managers" in texts(await conversation.command(person("UANA"), ["pause", "heat"]))
+    assert "now paused" in texts(await conversation.command(person("UBOSS"), ["pause", "heat"]))
+    status = await conversation.command(person("UBOSS"), ["status", "heat"])
+    assert "0 joined, 0 ranked" in status[0].view.head.plain()  # type: ignore[union-attr]  # a StatusView
+
+
+@pytest.mark.parametrize("words", [["join", "nope"], ["status"], ["x" * 3000]])
+async def test_commands_answer_privately_in_one_reply(database: Database, words: list[str]) -> None:
+    conversation = await setup(database)
+    replies = await conversation.command(person("UBOSS"), words)
+    assert all(r.intent == "private" for r in replies) and all(isinstance(r.view, Notice | object) for r in replies)
