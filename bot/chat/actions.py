@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.errors import InputError
+from bot.i18n import N_
 
 __all__ = ["Action", "BadAction", "parse", "format_action", "CARD_VERBS", "CAMPAIGN_VERBS", "FLAG_KINDS",
            "PATTERN", "MAX_ID"]
@@ -44,7 +45,8 @@ class BadAction(InputError):
 
     def __init__(self, value: str) -> None:
         shown = value if len(value) <= 40 else value[:40] + "…"
-        super().__init__(f"this button is not one crowdrank understands ({shown!r}); use the newest card")
+        super().__init__(N_("this button is not one crowdrank understands ({value}); use the newest card"),
+                         value=repr(shown))
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,8 @@ def card_view(card: Card, limits: Limits, *, progress: tuple[int, int] | None = 
         prompt=prompt, prompt_cut=prompt_cut, choices=choices,
         order=_("**Your order:** {order}", order=card.order_text) if card.order
         else _("**Your order:** nothing placed yet — click the best completion first."),
-        place=tuple(Control(Text(choice.letter), format_action("rank", card.assignment_id, choice.index))
+        place=tuple(Control(Text("{letter}", {"letter": choice.letter}),
+                            format_action("rank", card.assignment_id, choice.index))
                     for choice in card.unplaced),
         controls=_controls(card), full_text=tuple(full),
         flag_hint=_("Flag a completion if it is harmful or you cannot rank it; the same flag again removes it."))
