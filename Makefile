@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install clean catalog
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 	$(BIN)/ruff check bot adapters storage trainer tests bench
 	$(BIN)/mypy bot adapters storage trainer
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+catalog: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location --omit-header --sort-output \
+		-o bot/chat/locale/crowdrank.pot bot
 
 clean:
 	rm -rf $(VENV) .crowdrank
