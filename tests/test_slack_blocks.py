@@ -14,12 +14,10 @@ from adapters.slack.mrkdwn import SECTION_LIMIT, chunks, escape, markdown_to_mrk
 from adapters.slack.render_examples import LIMITS, examples, render
 from bot.cards import Card, Choice, letter, order_text
 from bot.chat.cards import card_view
-from bot.chat.cards import cut as chat_cut
 from bot.chat.examples import STATS, example_card, example_onboarding
 from bot.chat.onboarding import step_view
 from bot.chat.regions import region_for_tz
 from bot.chat.status import bar, status_view
-from bot.chat.views import Limits
 from tests.slack_limits import violations
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "slack"
@@ -29,15 +27,13 @@ def test_escape_makes_mentions_and_links_literal() -> None:
     assert escape("<!channel> & <@U1> <http://x|y>") == "&lt;!channel&gt; &amp; &lt;@U1&gt; &lt;http://x|y&gt;"
 
 
-def cut(text: str, limit: int) -> tuple[str, bool]:
-    shown, was_cut = chat_cut(text, Limits(limit, LIMITS.measure))
-    return escape(shown), was_cut
-
-
-def test_cut_counts_the_escaped_length_and_never_splits_an_entity() -> None:
-    text, was_cut = cut("&" * 100, limit=23)
-    assert was_cut and len(text) <= 23 and text == "&amp;" * 4 + "…"
-    assert cut("short", 10) == ("short", False)
+def test_prompts_and_completions_are_plain_text_shown_as_written() -> None:
+    card = example_card(answers=("*bold* _x_ `code` ~s~ <!channel> <@U1> <https://a.org|x> :smile:", "b", "c", "d"))
+    blocks = [b.to_dict() for b in card_blocks(card_view(card, LIMITS))]
+    (body,) = [b for b in blocks if b.get("block_id") == "choice-0"]
+    assert body["text"] == {"type": "plain_text", "text": card.choices[0].text, "emoji": False}
+    mrkdwn_texts = [b["text"]["text"] for b in blocks if b.get("text", {}).get("type") == "mrkdwn"]
+    assert not any("<!channel>" in text or "*bold*" in text for text in mrkdwn_texts)
 
 
 def test_chunks_fit_sections_and_lose_nothing() -> None:

@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import listeners
 from adapters.slack.announcer import SlackAnnouncer
-from adapters.slack.mrkdwn import CUT_AT, escaped_length
+from adapters.slack.mrkdwn import CUT_AT
 from bot.chat.conversation import Conversation
 from bot.chat.long_jobs import LongJobs
 from bot.chat.people import Managers
@@ -67,7 +67,7 @@ def build_app(settings: Settings, database: Database, jobs: LongJobs | None = No
     configure_client(app.client, settings)
     announcer = SlackAnnouncer(app.client)
     jobs = jobs or LongJobs(database.url, settings.home)
-    conversation = Conversation(database, platform=listeners.PLATFORM, limits=Limits(CUT_AT, escaped_length),
+    conversation = Conversation(database, platform=listeners.PLATFORM, limits=Limits(CUT_AT),
                                 managers=Managers(user_ids=parse_managers(settings.slack_managers)), jobs=jobs,
                                 announcer=announcer, channel_of=listeners.channel_of)
     listeners.register(app, conversation)

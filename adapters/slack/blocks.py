@@ -1,7 +1,9 @@
 """Block Kit from the chat layer's view models: mechanical, every decision was made in `bot/chat/`.
 
-User text is escaped and shown as verbatim mrkdwn (no mention, channel ping or link survives); catalog texts have
-their `**bold**` turned into Slack's `*bold*`. Every button's action id is the chat layer's action string.
+Prompts and completions are `plain_text` objects: Slack parses no mention, link or `*bold*` in them, so they show
+as the model wrote them. Other user values inside catalog texts (campaign names, what someone typed) are escaped
+into verbatim mrkdwn, whose `**bold**` becomes Slack's `*bold*`. Every button's action id is the chat layer's
+action string.
 """
 
 from __future__ import annotations
@@ -64,6 +66,11 @@ def context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=text, verbatim=True)])
 
 
+def literal(text: str, **kwargs: Any) -> SectionBlock:
+    """A prompt or completion exactly as written: plain text, emoji codes included."""
+    return SectionBlock(text=PlainTextObject(text=text or " ", emoji=False), **kwargs)
+
+
 def button(control: Control) -> ButtonElement:
     return ButtonElement(text=plain(control.label), action_id=control.action, style=control.style)
 
@@ -78,11 +85,13 @@ def card_blocks(view: CardView) -> list[Block]:
         line = mrkdwn(view.closed) if view.closed else ""
         if view.progress:
             line += "\n" + mrkdwn(view.progress)
-        return [section(line), context(f"{mrkdwn(view.prompt_label)}: {escape(view.prompt)}"),
-                actions("next", view.controls)]
+        preview = ContextBlock(elements=[MarkdownTextObject(text=f"{mrkdwn(view.prompt_label)}:", verbatim=True),
+                                         PlainTextObject(text=view.prompt, emoji=False)])
+        return [section(line), preview, actions("next", view.controls)]
     blocks: list[Block] = [HeaderBlock(text=plain(view.title, HEADER_LIMIT)), context(mrkdwn(view.intro)),
-                           section(f"*{mrkdwn(view.prompt_label)}*\n{escape(view.prompt)}"), DividerBlock()]
-    blocks += [_choice(view, choice, position) for position, choice in enumerate(view.choices)]
+                           section(f"*{mrkdwn(view.prompt_label)}*"), literal(view.prompt), DividerBlock()]
+    for position, choice in enumerate(view.choices):
+        blocks += _choice(view, choice, position)
     blocks += [DividerBlock(), section(mrkdwn(view.order) if view.order else "")]
     if view.place:
         blocks.append(actions("place", view.place))
@@ -94,11 +103,11 @@ def card_blocks(view: CardView) -> list[Block]:
     return blocks
 
 
-def _choice(view: CardView, choice: ChoiceView, position: int) -> Block:
+def _choice(view: CardView, choice: ChoiceView, position: int) -> list[Block]:
     label = f"*{choice.letter}*" + (f"  ·  _{mrkdwn(choice.status)}_" if choice.status else "")
     menu = OverflowMenuElement(action_id=f"flags-{view.card_id}-{position}", options=[
         Option(value=control.action, text=plain(control.label)) for control in choice.flags])
-    return section(f"{label}\n{escape(choice.text)}", block_id=f"choice-{position}", accessory=menu)
+    return [context(label), literal(choice.text, block_id=f"choice-{position}", accessory=menu)]
 
 
 # ---- onboarding, notices, status -----------------------------------------------------------------------------------
@@ -143,14 +152,16 @@ def home_view(view: HomeView) -> View:
 
 
 # ---- modals --------------------------------------------------------------------------------------------------------
-def text_modal(title: Text, close: Text, body: str) -> View:
-    """A read-only modal holding long mrkdwn in as many sections as it needs (up to Slack's 100 blocks)."""
-    blocks: list[Block] = [section(piece) for piece in chunks(body)[:MODAL_BLOCK_LIMIT]]
+def text_modal(title: Text, close: Text, body: str, *, as_written: bool = False) -> View:
+    """A read-only modal holding long text in as many sections as it needs (up to Slack's 100 blocks): mrkdwn, or
+    plain text shown as written."""
+    make = literal if as_written else section
+    blocks: list[Block] = [make(piece) for piece in chunks(body)[:MODAL_BLOCK_LIMIT]]
     return View(type="modal", title=plain(title, TITLE_LIMIT), close=plain(close), blocks=blocks)
 
 
 def full_text_modal(view: FullText) -> View:
-    return text_modal(view.title, view.close, escape(view.text) or "—")
+    return text_modal(view.title, view.close, view.text, as_written=True)
 
 
 def guidelines_modal(view: GuidelinesView) -> View:

@@ -12,7 +12,7 @@ from markdown_it import MarkdownIt
 from bot.chat.text import Text
 
 SECTION_LIMIT = 3000  # Slack: section text at most 3,000 characters
-CUT_AT = 2800  # what a card shows of one text in place (escaped length), leaving room for its label
+CUT_AT = 3000  # what a card shows of one prompt or completion in place (a plain-text section holds 3,000)
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
@@ -20,11 +20,6 @@ _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 def escape(text: str) -> str:
     """Make text literal in mrkdwn: no mention, channel ping or link survives."""
     return "".join(_ENTITIES.get(char, char) for char in text)
-
-
-def escaped_length(text: str) -> int:
-    """How long `text` is once escaped: Slack's limits count the escaped text."""
-    return len(text) + sum(len(_ENTITIES[char]) - 1 for char in text if char in _ENTITIES)
 
 
 def mrkdwn(text: Text) -> str:

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from adapters.slack.blocks import full_text_modal, guidelines_modal, home_view, section, skip_modal, status_text
-from adapters.slack.mrkdwn import CUT_AT, escaped_length
+from adapters.slack.mrkdwn import CUT_AT
 from adapters.slack.replies import blocks_and_text
 from bot.chat.examples import example_views
 from bot.chat.views import FullText, GuidelinesView, HomeView, Limits, SkipForm, StatusView
 
-LIMITS = Limits(CUT_AT, escaped_length)
+LIMITS = Limits(CUT_AT)
 
 
 def examples() -> dict[str, dict[str, Any]]:
