@@ -11,6 +11,7 @@ from sqlmodel import func, select
 from bot import campaigns
 from bot.chat.conversation import Conversation
 from bot.chat.people import Details, Managers, Who
+from bot.chat.throttle import Throttle
 from bot.chat.views import CardView, Limits, Notice, Reply, StepView
 from bot.database import Database
 from bot.prompt_files import CompletionRecord, PromptRecord
@@ -166,3 +167,27 @@ async def test_commands_answer_privately_in_one_reply(database: Database, words:
     conversation = await setup(database)
     replies = await conversation.command(person("UBOSS"), words)
     assert all(r.intent == "private" for r in replies) and all(isinstance(r.view, Notice | object) for r in replies)
+
+
+async def test_a_flood_of_clicks_is_refused_before_the_database(database: Database) -> None:
+    conversation = await setup(database)
+    ana = person("UANA")
+    card = await onboard(conversation, ana)
+    conversation.throttle = Throttle(burst=3, per_second=0.001)
+    replies = [await conversation.press(ana, f"rank:{card.card_id}:{i % 3}", delivery=f"f{i}") for i in range(6)]
+    refused = [r for r in replies if "faster than crowdrank" in texts(r)]
+    assert len(refused) == 3 and all(len(r) == 1 and r[0].intent == "private" for r in refused)
+
+
+async def test_asking_for_a_card_again_redraws_the_open_one_instead_of_a_copy(database: Database) -> None:
+    conversation = await setup(database)
+    ana = person("UANA")
+    card = await onboard(conversation, ana)
+    replies = await conversation.command(ana, ["rank", "heat"])
+    assert [r.intent for r in replies] == ["update", "private"]
+    assert replies[0].message_ref == f"DUANA/100.{card.card_id}"
+
+
+async def test_control_characters_in_a_command_are_refused(database: Database) -> None:
+    conversation = await setup(database)
+    assert "control characters" in texts(await conversation.command(person("UBOSS"), ["status", "he\x00at"]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import NoReturn
@@ -29,6 +30,7 @@ from bot.chat.long_jobs import LongJobs
 from bot.chat.onboarding import step_view
 from bot.chat.people import Managers, Who, require_manager
 from bot.chat.status import status_view
+from bot.chat.throttle import Throttle
 from bot.chat.views import (
     CardView,
     FullText,
@@ -54,14 +56,21 @@ MANAGER_COMMANDS = ("status", "invite", "pause", "resume", "retrain", "report", 
 
 def split_words(text: str) -> list[str]:
     """Split like a shell (quotes keep a campaign name with spaces together); unbalanced quotes split on spaces.
-    The size is checked first, so a huge command never reaches the parser."""
+    The size is checked first, so a huge command never reaches the parser; control characters (a NUL that
+    PostgreSQL refuses in text) are refused too."""
     if len(text) > MAX_COMMAND_CHARS:
         raise InputError(N_("that command is too long ({size} characters; at most {limit})"), size=len(text),
                          limit=MAX_COMMAND_CHARS)
+    check_text(text)
     try:
         return shlex.split(text)
     except ValueError:
         return text.split()
+
+
+def check_text(text: str) -> None:
+    if any(unicodedata.category(char) == "Cc" and char not in "\t\n\r" for char in text):
+        raise InputError(N_("that command contains control characters"))
 
 
 def private(view: Notice | GuidelinesView | FullText | SkipForm) -> Reply:
@@ -71,11 +80,13 @@ def private(view: Notice | GuidelinesView | FullText | SkipForm) -> Reply:
 class Conversation:
     def __init__(self, database: Database, *, platform: str, limits: Limits, managers: Managers = Managers(),
                  jobs: LongJobs | None = None, announcer: Announcer | None = None,
-                 channel_of: Callable[[str], str | None] = lambda word: word or None) -> None:
+                 channel_of: Callable[[str], str | None] = lambda word: word or None,
+                 throttle: Throttle | None = None) -> None:
         """`channel_of` reads a channel the way the platform writes one in a command (`<#C0123|name>` on Slack),
         None when the word is not a channel."""
         self.database, self.platform, self.limits, self.managers = database, platform, limits, managers
         self.jobs, self.announcer, self.channel_of = jobs, announcer, channel_of
+        self.throttle = throttle or Throttle()
         self._labelers: dict[tuple[str, str, str], int] = {}
         self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
         self._seen: OrderedDict[Hashable, None] = OrderedDict()
@@ -84,6 +95,9 @@ class Conversation:
     async def press(self, who: Who, value: str, *, delivery: str | None = None) -> list[Reply]:
         """A button or menu choice sent back by the platform (`value` in the grammar of `bot.chat.actions`)."""
         with use_locale(who.locale):
+            if not self.throttle.allow(who.key):
+                return [private(Notice(_("You are clicking faster than crowdrank can keep up; that click was not "
+                                         "counted. Wait a moment, then go on."), kind="refusal"))]
             try:
                 action = parse(value)
                 if action.on_card:
@@ -116,6 +130,8 @@ class Conversation:
         there unless another channel is named)."""
         with use_locale(who.locale):
             try:
+                for word in words:  # typed options (Discord) arrive split already
+                    check_text(word)
                 verb, args = (words[0].lower(), list(words[1:])) if words else ("help", [])
                 if verb in MANAGER_COMMANDS:
                     await require_manager(who, self.managers)
@@ -292,6 +308,8 @@ class Conversation:
             card = await assignment.next_card(session, labeler, name)
         if card is None:
             return [Reply("dm", messages.nothing_left(state.campaign_id))]
+        if card.message_ref is not None:  # the card is already out: show it again where it is, never a copy
+            return [await self._update(card, labeler)]
         return [Reply("dm", card_view(card, self.limits))]
 
     async def _known(self, who: Who) -> int | None:
