@@ -93,6 +93,7 @@ class Interaction:
     created: float = field(default_factory=time.monotonic)
     response: int | None = None  # callback type the bot answered with
     response_delay: float | None = None
+    answered: float | None = None  # monotonic time of the accepted callback
     original_id: int | None = None  # the message @original names
     errors: list[str] = field(default_factory=list)  # refused callbacks: "10062 Unknown interaction", …
     choices: list[dict[str, Any]] | None = None  # autocomplete answer
@@ -767,6 +768,7 @@ class DiscordEmulator:
         elif kind == 9:
             interaction.modal = data
         interaction.response, interaction.response_delay = kind, delay
+        interaction.answered = time.monotonic()
         interaction.original_id = message.id if message else None
         if request.query.get("with_response") not in ("1", "true", "True"):
             return None
