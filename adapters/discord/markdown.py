@@ -14,7 +14,7 @@ import discord
 
 from bot.chat.text import Text
 
-__all__ = ["escape", "render", "plain", "clip"]
+__all__ = ["escape", "escaped_length", "render", "plain", "clip"]
 
 _MENTION = re.compile(r"@(everyone|here)")
 
@@ -24,6 +24,12 @@ def escape(value: str) -> str:
     text = discord.utils.escape_markdown(value, ignore_links=False)
     text = text.replace("<", "\\<")  # <@id>, <@&id>, <#id>, <t:…>, <https://…> are all markup in Discord
     return _MENTION.sub("@\u200b\\1", text)  # a zero-width space keeps @everyone from being one
+
+
+def escaped_length(text: str) -> int:
+    """At least the length `text` has once escaped, also when measured one character at a time (as the chat
+    layer cuts): `@`, `>` and `[` may each gain a character only in context, so they always count two."""
+    return len(escape(text)) + sum(text.count(char) for char in "@>[")
 
 
 def render(text: Text) -> str:
