@@ -1,6 +1,6 @@
-"""How a message reaches one labeler on Discord: their DM, or — when their DMs are closed (403, code 50007) —
-a private thread in the channel they used, which only they and the bot see. Every send here passes
-`AllowedMentions.none()`, so no text the bot posts can ping anyone, whatever it contains.
+"""How a message reaches one person on Discord: their DM, or — when their DMs are closed (403, code 50007) —
+a private thread in the channel they used (only they and the bot see it). Every send passes
+`AllowedMentions.none()`, so nothing the bot posts can ping anyone, whatever the text contains.
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from typing import Any
 
 import discord
 
-__all__ = ["QUIET", "Reach", "DMS_CLOSED"]
+__all__ = ["Reach", "DMS_CLOSED"]
 
-QUIET = discord.AllowedMentions.none()
 DMS_CLOSED = 50007
 ARCHIVE_MINUTES = 24 * 60  # a private thread archives after a day without messages
 
@@ -20,31 +19,40 @@ log = logging.getLogger("crowdrank.discord")
 
 
 class Reach:
-    """Remembers, per (guild, user), the private thread that stands in for a closed DM (in memory: after a
-    restart the next fallback opens a new thread, and the DM is tried first again)."""
+    """Remembers, per user, the private thread that stands in for their closed DM (in memory: after a restart the
+    DM is tried first again, and a press inside the thread reuses that thread)."""
 
     def __init__(self) -> None:
-        self.threads: dict[int, discord.Thread] = {}
+        self.threads: dict[int, discord.abc.Messageable] = {}
 
-    async def send(self, user: discord.abc.User, channel: discord.abc.Messageable | None, **message: Any) \
-            -> discord.Message:
-        """Send to `user`'s DM; if closed, to their private thread under `channel` (a guild text channel)."""
-        message["allowed_mentions"] = QUIET
+    async def send(self, user: discord.abc.User, here: Any, **message: Any) -> tuple[discord.Message, bool]:
+        """Send to `user` privately; `here` is the channel they acted in. Returns the message and whether this
+        call had to leave the DM for a thread (so the caller can say so once). Raises `Forbidden` when there is
+        no private way (DMs closed, and `here` is neither a guild text channel nor a private thread)."""
+        message["allowed_mentions"] = discord.AllowedMentions.none()
         thread = self.threads.get(user.id)
-        if thread is None:
-            try:
-                return await user.send(**message)
-            except discord.Forbidden as exc:
-                if exc.code != DMS_CLOSED or not isinstance(channel, discord.TextChannel):
-                    raise
-                log.info("DMs closed for %s: using a private thread in #%s", user.id, channel.name)
-                thread = await self._open_thread(user, channel)
-        return await thread.send(**message)
+        if thread is not None:
+            return await thread.send(**message), False
+        try:
+            return await user.send(**message), False
+        except discord.Forbidden as exc:
+            if exc.code != DMS_CLOSED:
+                raise
+            thread = await self._thread_for(user, here, exc)
+        return await thread.send(**message), True
 
-    async def _open_thread(self, user: discord.abc.User, channel: discord.TextChannel) -> discord.Thread:
-        thread = await channel.create_thread(name=f"crowdrank · {user.display_name}"[:100],
-                                             type=discord.ChannelType.private_thread, invitable=False,
-                                             auto_archive_duration=ARCHIVE_MINUTES)
-        await thread.add_user(user)
+    async def _thread_for(self, user: discord.abc.User, here: Any, refused: discord.Forbidden) \
+            -> discord.abc.Messageable:
+        if isinstance(here, discord.Thread) and here.type is discord.ChannelType.private_thread:
+            thread: discord.abc.Messageable = here
+        elif isinstance(here, discord.TextChannel):
+            log.info("DMs closed for user %s: opening a private thread in #%s", user.id, here.name)
+            created = await here.create_thread(name=f"crowdrank · {user.display_name}"[:100],
+                                               type=discord.ChannelType.private_thread, invitable=False,
+                                               auto_archive_duration=ARCHIVE_MINUTES)
+            await created.add_user(user)
+            thread = created
+        else:
+            raise refused
         self.threads[user.id] = thread
         return thread
