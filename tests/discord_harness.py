@@ -167,10 +167,6 @@ async def start_rig(db_url: str, home: Path) -> Rig:
     return Rig(emulator, db_url, home, log_path, bot)
 
 
-def card_text(message: Message) -> str:
-    return message.text()
-
-
 def order_of(message: Message) -> str:
     line = next((line for line in message.content.splitlines() if line.startswith("**Your order:**")), "")
     return line.removeprefix("**Your order:** ")

@@ -13,7 +13,7 @@ import pytest
 from bot.database import Database
 from bot.labelers import find_labeler
 from tests.discord_emulator import EPHEMERAL, iter_components
-from tests.discord_harness import CAMPAIGN, PING, Rig, order_of, start_rig
+from tests.discord_harness import CAMPAIGN, Rig, order_of, start_rig
 
 pytestmark = pytest.mark.timeout(180)
 
