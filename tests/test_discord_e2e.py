@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.consensus.report import REPORT_FILES
 from bot.database import Database
 from bot.labelers import find_labeler
 from tests.discord_emulator import EPHEMERAL, iter_components
@@ -211,3 +212,18 @@ async def test_manager_commands_need_the_role_or_manage_server(rig: Rig) -> None
     assert invitation.channel_id == emulator.general and not invitation.ephemeral
     await rig.press(member, invitation, r"join:")  # the Join button starts onboarding in a DM
     await rig.wait_message(member, r"consent:")
+
+
+async def test_the_report_command_attaches_the_report_files(rig: Rig) -> None:
+    manager, bob = rig.emulator.add_member("Jo", manager=True), rig.emulator.add_member("Kim")
+    card = await rig.onboard(bob)
+    for choice in ("0", "1", "2"):
+        await rig.press(bob, card, rf"rank:\d+:{choice}$")
+    await rig.press(bob, card, r"submit:")
+    started = await rig.emulator.answered(await rig.emulator.slash(manager, "crowdrank report", campaign=CAMPAIGN))
+    assert "report" in rig.emulator.messages[started.original_id].content
+    posted = await rig.emulator.wait_for(lambda: [m for m in rig.emulator.channel_messages(rig.emulator.general)
+                                                  if m.attachments], timeout=120)
+    assert posted[0].visible_to is None and "Agreement report" in posted[0].content
+    assert {a["filename"] for m in posted for a in m.attachments} == set(REPORT_FILES)
+    assert all(size for _, size in ((a["filename"], a["size"]) for m in posted for a in m.attachments))
