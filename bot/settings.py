@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DISCORD_GATEWAY_URL"),
         description="Discord gateway URL (tests, proxies); default discord.py's own.",
     )
+    discord_manager_role: str = Field(
+        default="crowdrank-manager",
+        validation_alias=AliasChoices("CROWDRANK_DISCORD_MANAGER_ROLE"),
+        description="Name or id of the Discord role allowed to run manager commands (Manage Server always is).",
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -13,7 +13,7 @@ from bot.chat.catalog import N_, _
 from bot.chat.text import Text
 from bot.chat.views import CardView, ChoiceView, Control, Limits
 
-__all__ = ["card_view", "cut", "ELLIPSIS", "PREVIEW_CHARS"]
+__all__ = ["card_view", "cut", "shares", "ELLIPSIS", "PREVIEW_CHARS"]
 
 ELLIPSIS = "…"
 PREVIEW_CHARS = 200
@@ -34,9 +34,23 @@ def cut(text: str, limits: Limits) -> tuple[str, bool]:
     return text, False
 
 
+def shares(texts: list[str], limits: Limits) -> list[Limits]:
+    """Each text's own limit when `limits.total` caps them together: water-filling, shortest first, so a short
+    text keeps all of itself and the long ones split what is left equally."""
+    if limits.total is None:
+        return [limits] * len(texts)
+    sizes = [min(limits.measure(text), limits.text) for text in texts]
+    left, waiting = limits.total, sorted(range(len(texts)), key=lambda i: sizes[i])
+    for position, index in enumerate(waiting):
+        sizes[index] = min(sizes[index], left // (len(waiting) - position))
+        left -= sizes[index]
+    return [Limits(size, limits.measure) for size in sizes]
+
+
 def card_view(card: Card, limits: Limits, *, progress: tuple[int, int] | None = None) -> CardView:
     """The card as every platform draws it; `progress` = (done, remaining) for a submitted card."""
-    prompt, prompt_cut = cut(card.prompt, limits)
+    own = shares([card.prompt, *(choice.text for choice in card.choices)], limits)
+    prompt, prompt_cut = cut(card.prompt, own[0])
     common: dict[str, Any] = dict(
         card_id=card.assignment_id, campaign_id=card.campaign_id, title=_title(card.criterion),
         intro=_("Campaign **{campaign}** · click the completions **best first** · card expires {time} UTC",
@@ -50,7 +64,7 @@ def card_view(card: Card, limits: Limits, *, progress: tuple[int, int] | None = 
             prompt=preview, prompt_cut=False, choices=(), order=None, place=(), full_text=(), flag_hint=None,
             controls=(Control(_("Next card"), format_action("next", card.campaign_id), "primary"),),
             closed=_closed_line(card), progress=_progress_line(card, progress))
-    choices = tuple(_choice_view(card, choice, limits) for choice in card.choices)
+    choices = tuple(_choice_view(card, choice, share) for choice, share in zip(card.choices, own[1:], strict=True))
     full = [Control(_("Full prompt"), format_action("full", card.assignment_id))] if prompt_cut else []
     full += [Control(_("Full {letter}", letter=view.letter), format_action("full", card.assignment_id, choice.index))
              for view, choice in zip(choices, card.choices, strict=True) if view.cut]

@@ -9,7 +9,8 @@ from bot.chat.actions import format_action
 from bot.chat.catalog import N_, _
 from bot.chat.views import Control, FullText, GuidelinesView, HomeView, Notice, SkipForm
 
-__all__ = ["invitation", "nothing_left", "guidelines_view", "full_text", "skip_form", "help_notice", "home"]
+__all__ = ["invitation", "nothing_left", "dms_closed", "guidelines_view", "full_text", "skip_form", "help_notice",
+           "home"]
 
 HELP = N_("""**crowdrank** — rank model answers for RLHF campaigns
 • `/crowdrank join [campaign]` — join a campaign (onboarding in a direct message)
@@ -32,6 +33,12 @@ def invitation(campaign_id: int, campaign: str, criterion: str) -> Notice:
 def nothing_left(campaign_id: int) -> Notice:
     again = Control(_("Next card"), format_action("next", campaign_id))
     return Notice(_("Nothing left for you to rank right now — thank you! Try **Next card** later."), (again,))
+
+
+def dms_closed() -> Notice:
+    """Said once when a platform cannot reach the person privately (their direct messages are closed)."""
+    return Notice(_("I cannot send you direct messages (your privacy settings block them), so we continue here, "
+                    "where only you can see it."))
 
 
 def guidelines_view(campaign: str, markdown: str, version: int) -> GuidelinesView:

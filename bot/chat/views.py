@@ -44,10 +44,12 @@ class Notice:
 @dataclass(frozen=True)
 class Limits:
     """How much text of one prompt or completion a platform shows in place; `measure` counts as the platform does
-    (Slack counts escaped text, where `&` becomes `&amp;`)."""
+    (Slack counts escaped text, where `&` becomes `&amp;`). With `total`, the prompt and completions of a card
+    share that budget: short texts keep all of theirs, the long ones split the rest equally."""
 
     text: int
     measure: Callable[[str], int] = len
+    total: int | None = None  # all texts of one card together (Discord: 6,000 characters across a message's embeds)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,86 @@
+"""The discord.py client: the `/crowdrank` tree and the persistent action items are set up in `setup_hook` (before
+the gateway connects), and every interaction becomes one conversation call whose replies `replies.answer`
+carries out. Only the `guilds` intent: interactions arrive without any, and nothing privileged is needed.
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+
+from adapters.discord.announcer import DiscordAnnouncer
+from adapters.discord.buttons import ActionItem
+from adapters.discord.commands import crowdrank_group
+from adapters.discord.replies import answer
+from adapters.discord.send import Reach
+from bot.chat.actions import PATTERN
+from bot.chat.conversation import Conversation
+from bot.chat.people import Details, Who
+from bot.chat.regions import region_for_locale
+from bot.database import Database
+
+__all__ = ["CrowdrankClient", "PLATFORM", "INTENTS"]
+
+PLATFORM = "discord"
+INTENTS = discord.Intents(guilds=True)
+
+
+class CrowdrankClient(discord.Client):
+    def __init__(self, database: Database) -> None:
+        super().__init__(intents=INTENTS, allowed_mentions=discord.AllowedMentions.none())
+        self.database = database
+        self.tree = app_commands.CommandTree(self)
+        self.reach = Reach()
+        self.announcer = DiscordAnnouncer(self)
+        self.conversation: Conversation | None = None  # set by `serve.build_client`, which needs the client first
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(ActionItem)
+        self.tree.add_command(crowdrank_group(self.command, self.database))
+        await self.tree.sync()
+
+    # ---- one conversation call per interaction -----------------------------------------------------------------
+    async def press(self, interaction: discord.Interaction, custom_id: str, values: list[str]) -> None:
+        """A button (its custom id is the action) or a select (the option picked is)."""
+        who, value = self.who(interaction), values[0] if values else custom_id
+        assert self.conversation is not None
+        conversation = self.conversation
+        await answer(interaction, conversation, self.reach, who,
+                     lambda: conversation.press(who, value, delivery=f"discord:{interaction.id}"))
+
+    async def command(self, interaction: discord.Interaction, words: list[str]) -> None:
+        who, here = self.who(interaction), str(interaction.channel_id)
+        assert self.conversation is not None
+        conversation = self.conversation
+        await answer(interaction, conversation, self.reach, who, lambda: conversation.command(who, words, here=here))
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """The skip form's submission (a modal: not routed to dynamic items, so handled here, also after a
+        restart)."""
+        data = interaction.data or {}
+        custom_id = str(data.get("custom_id", ""))
+        if interaction.type is not discord.InteractionType.modal_submit or not PATTERN.match(custom_id):
+            return
+        inputs = [c for row in data.get("components", []) for c in row.get("components", [])]  # type: ignore[union-attr]
+        reason = next((str(c.get("value") or "") for c in inputs if c.get("custom_id") == "reason"), "")
+        who = self.who(interaction)
+        assert self.conversation is not None
+        conversation = self.conversation
+        await answer(interaction, conversation, self.reach, who,
+                     lambda: conversation.form(who, custom_id, reason, delivery=f"discord:{interaction.id}"))
+
+    @staticmethod
+    def who(interaction: discord.Interaction) -> Who:
+        """The person as the chat layer knows them. Discord user ids are global, so the workspace is the
+        application: a labeler stays one labeler across guilds and DMs (a DM click carries no guild)."""
+        user, locale = interaction.user, str(interaction.locale)
+
+        async def details() -> Details:
+            roles: frozenset[str] = frozenset()
+            if isinstance(user, discord.Member):
+                roles = frozenset(value for role in user.roles for value in (str(role.id), role.name))
+            admin = interaction.guild_id is not None and interaction.permissions.manage_guild
+            return Details(display_name=user.display_name, suggested_region=region_for_locale(locale), admin=admin,
+                           roles=roles)
+
+        return Who(PLATFORM, str(interaction.application_id), str(user.id), locale=locale, details=details)
