@@ -66,3 +66,7 @@ _register()
 
 def main() -> None:
     sys.exit(app())  # pragma: no cover
+
+
+if __name__ == "__main__":  # `python -m bot.cli`, e.g. under `accelerate launch -m bot.cli train ...`
+    main()
