@@ -45,6 +45,7 @@ def crowd_reward(model: RewardModel | str | Path | None = None, *, url: str | No
         return score([as_text(p, roles=("user", "assistant")) for p in prompts],
                      [as_text(c, roles=("assistant",)) for c in completions])
 
+    crowd_reward.__name__ = "crowd_reward" if url is None else "crowd_reward_remote"  # TRL's metric names
     return crowd_reward
 
 

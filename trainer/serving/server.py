@@ -26,7 +26,14 @@ def build_service(model: str, *, home: Path, url: str, limits: Limits | None = N
                   max_wait: float = 0.005, poll: float = 1.0, device: str | None = None) -> Service:
     """`model` is `active` (follow the registry's active version), a version name or a model folder."""
     loaded = RewardModel.load(model, home=home, url=url, device=device)
-    served = ServedModel(loaded, url=url, follow=model == "active", poll=poll, device=device)
+    return service_for(loaded, url=url, follow=model == "active", limits=limits, max_rows=max_rows,
+                       max_wait=max_wait, poll=poll)
+
+
+def service_for(model: RewardModel, *, url: str | None = None, follow: bool = False, limits: Limits | None = None,
+                max_rows: int = 128, max_wait: float = 0.005, poll: float = 1.0) -> Service:
+    """A service around a model already loaded (a notebook, a benchmark); `follow` needs the registry's `url`."""
+    served = ServedModel(model, url=url, follow=follow, poll=poll, device=model.device)
     return Service(served, Batcher(served.current, max_rows=max_rows, max_wait=max_wait), limits or Limits())
 
 
