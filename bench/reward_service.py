@@ -33,7 +33,7 @@ from dataclasses import dataclass  # noqa: E402
 import httpx  # noqa: E402
 import torch  # noqa: E402
 
-from trainer.backbone import default_backbone  # noqa: E402
+from trainer.backbone import DEFAULT_NAME, default_backbone  # noqa: E402
 from trainer.score import RewardModel  # noqa: E402
 from trainer.serving.app import create_app  # noqa: E402
 from trainer.serving.server import running, service_for  # noqa: E402
@@ -109,7 +109,7 @@ def main() -> None:
     model.max_length = args.tokens + 32  # the whole completion and the prompt are scored, nothing truncated
     body = {"prompt": PROMPT, "completions": texts(model.tokenizer, args.completions, args.tokens)}
     least = 8 if args.quick else 24  # requests per cell at least, and 2 per client
-    print(f"model {model.name}, {args.completions} completions x {args.tokens} tokens per request, "
+    print(f"model {args.backbone or DEFAULT_NAME}, {args.completions} completions x {args.tokens} tokens per request, "
           f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs")
     print(f"{'clients':>7} {'mode':>9} {'scores/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>8} {'forwards':>8}")
     ratios = {}
