@@ -6,7 +6,8 @@ waiting (up to 128 rows, waiting at most 5 ms for more); "unbatched" runs one fo
 queue with one request per batch). Each client posts `{"prompt", "completions"}` with `--completions` completions
 of `--tokens` tokens each to /v1/score, back to back, at 1, 8 and 32 concurrent clients. Reported per cell:
 scores/s, p50 and p99 latency (p99 of a few dozen requests is close to their maximum), forward passes run;
-then the batched / unbatched ratio of scores/s at each concurrency.
+then the model alone at 4 and at 128 rows per call (the most batching can gain on the hardware at hand), and the
+batched / unbatched ratio of scores/s at each concurrency.
 
 Goals of issue #14: batched >= 5x the unbatched rate at 32 clients; p99 <= 250 ms at 8 clients, for 4
 completions of 256 tokens.
@@ -97,6 +98,22 @@ def measure(model: RewardModel, mode: str, clients: int, per_client: int, body: 
                 1000 * percentile(latencies, 0.99), len(latencies), forward_passes)
 
 
+def forward_rates(model: RewardModel, body: dict) -> dict[int, float]:
+    """Rows/s of the model alone (no HTTP, no queue) with 4 and with 128 rows per call: the most that batching
+    can gain on this hardware. Each is timed twice and the faster kept."""
+    rates = {}
+    for rows in (4, 128):
+        prompts = [body["prompt"]] * rows
+        completions = (body["completions"] * rows)[:rows]
+        best = math.inf
+        for _ in range(2):
+            started = time.perf_counter()
+            model.score_rows(prompts, completions, batch_size=rows)
+            best = min(best, time.perf_counter() - started)
+        rates[rows] = rows / best
+    return rates
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests per cell")
@@ -122,6 +139,9 @@ def main() -> None:
             print(f"{clients:>7} {mode:>9} {cell.scores_per_second:>9.1f} {cell.p50_ms:>8.0f} {cell.p99_ms:>8.0f} "
                   f"{cell.requests:>8} {cell.forward_passes:>8}", flush=True)
         ratios[clients] = cells["batched", clients].scores_per_second / cells["unbatched", clients].scores_per_second
+    ceiling = forward_rates(model, body)
+    print(f"model alone: {ceiling[4]:.1f} rows/s in calls of 4 rows, {ceiling[128]:.1f} in calls of 128: "
+          f"batching can gain at most {ceiling[128] / ceiling[4]:.2f}x on this hardware")
     print("batched / unbatched scores/s: " + ", ".join(f"{ratios[c]:.2f}x at {c}" for c in CONCURRENCY))
     p99 = cells["batched", 8].p99_ms
     print(f"goal >= 5x at 32 clients: {'met' if ratios[32] >= 5 else 'not met'} ({ratios[32]:.2f}x); "

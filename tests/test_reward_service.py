@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 
 import httpx
@@ -69,9 +70,10 @@ def test_openrlhf_requests_get_the_rewards_crowdrank_score_gives(registry: tuple
     assert len(set(body["rewards"])) == len(queries)
 
 
-def test_score_models_health_and_openapi(registry: tuple[str, Path]) -> None:
+def test_score_models_health_and_openapi(registry: tuple[str, Path], caplog: pytest.LogCaptureFixture) -> None:
     url, home = registry
     direct = RewardModel.load("rm-0001", home=home)
+    caplog.set_level(logging.INFO, logger="crowdrank.serving")
     with running(create_app(build_service("rm-0001", home=home, url=url))) as base:
         single = httpx.post(f"{base}/v1/score", json={"prompt": PROMPTS[0], "completions": REPLIES[0]}).json()
         listed = httpx.post(f"{base}/v1/score", json=[{"prompt": p, "completions": r}
@@ -87,6 +89,25 @@ def test_score_models_health_and_openapi(registry: tuple[str, Path]) -> None:
         ("rm-0001", True, 0.6)]
     assert health["status"] == "ok" and health["version"] == "rm-0001"
     assert {"/get_reward", "/v1/score", "/v1/models", "/healthz"} <= set(paths)
+    (ready,) = [r.getMessage() for r in caplog.records if "ready" in r.getMessage()]  # one health line at start
+    assert "version rm-0001 (fixed) on cpu" in ready
+
+
+def test_cli_serve_reward_model_follows_the_active_version_on_port_8000(registry: tuple[str, Path],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import trainer.serving.server as server
+
+    started = []
+    monkeypatch.setattr(server, "serve", lambda service, host, port: started.append((service, host, port)))
+    result = CliRunner().invoke(cli, ["serve", "--reward-model"])
+    assert result.exit_code == 0, result.output
+    ((service, host, port),) = started
+    assert (host, port, service.served.follows_active, service.served.current().name) == (
+        "0.0.0.0", 8000, True, "rm-0001")
+    fixed = CliRunner().invoke(cli, ["serve", "--reward-model", "--model", "rm-0001", "--port", "8001"])
+    assert fixed.exit_code == 0 and started[1][2] == 8001 and not started[1][0].served.follows_active
+    missing = CliRunner().invoke(cli, ["serve", "--reward-model", "--model", "rm-0042"])
+    assert missing.exit_code == 2 and "no reward model version rm-0042" in missing.output
 
 
 @pytest.mark.parametrize(("path", "body", "status", "says"), [

@@ -24,7 +24,7 @@ REPLIES = ["Open the windows at night and close the blinds by day.", "Buy a new 
 def test_crowd_reward_scores_plain_and_conversational_completions_alike(tmp_path: Path) -> None:
     model = RewardModel.load(tiny_backbone(tmp_path / "bert"))
     expected = model.score("question topic1", ["kind clear answer", "rude wrong"])
-    local, = [crowd_reward(model=model)]
+    local = crowd_reward(model=model)
     plain = local(prompts=["question topic1"] * 2, completions=["kind clear answer", "rude wrong"])
     chat = local(prompts=[[{"role": "system", "content": "be brief"}, {"role": "user", "content": "question topic1"}]]
                  * 2, completions=[[{"role": "assistant", "content": "kind clear answer"}],
