@@ -183,3 +183,26 @@ async def test_hot_swap_while_a_client_streams_requests(registry: tuple[str, Pat
     for version, scores in seen:  # every answer was made by the version it names
         assert scores == pytest.approx(expected[version], abs=1e-5)
     assert service.served.swaps == 2
+
+
+async def test_a_version_that_will_not_load_leaves_the_old_one_serving(registry: tuple[str, Path], backbone: Path,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    url, home = registry
+    service = build_service("active", home=home, url=url, poll=0.05)
+    broken = add_version(url, home, backbone, seed=2)
+    (broken.path / "config.json").unlink()  # activated, but its folder is damaged
+    caplog.set_level(logging.WARNING, logger="crowdrank.serving")
+    item = {"prompt": PROMPTS[0], "completions": REPLIES[0]}
+    with running(create_app(service)) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            await asyncio.sleep(0.5)  # ten polls
+            before = (await client.post("/v1/score", json=item)).json()
+            add_version(url, home, backbone, seed=3)
+            for _ in range(200):
+                after = (await client.post("/v1/score", json=item)).json()
+                if after["version"] == "rm-0003":
+                    break
+                await asyncio.sleep(0.02)
+    assert before["version"] == "rm-0001" and after["version"] == "rm-0003"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "still serving rm-0001" in warnings[0] and "rm-0002" in warnings[0]

@@ -1,6 +1,6 @@
 """Which reward model answers: a fixed one, or the registry's active version, followed as it changes.
 
-`ActiveVersion.watch()` reads the active pointer once every `poll` seconds (one small query; it works whoever
+`ServedModel.watch()` reads the active pointer once every `poll` seconds (one small query; it works whoever
 activates a version: `crowdrank train`, a scheduled retrain, a manual switch). A new version is loaded in a thread
 while the old one keeps answering, then one reference is swapped: a batch already running finishes on the old
 model, the next batch takes the new one. No request is dropped or failed, and each answer names its version.
