@@ -75,4 +75,4 @@ def test_accelerate_launch_on_two_cpu_processes_matches_one_process(backbone: Pa
     assert one["metrics"]["steps"] == two["metrics"]["steps"] and one["metrics"]["val_pairs"] == 120
     assert one["metrics"]["val_accuracy"] >= 0.75  # it learned: the comparison below is not of two coin flips
     assert abs(one["metrics"]["val_accuracy"] - two["metrics"]["val_accuracy"]) <= 0.02
-    assert two["metrics"]["val_loss"] == pytest.approx(one["metrics"]["val_loss"], abs=0.05)
+    assert two["metrics"]["val_loss"] == pytest.approx(one["metrics"]["val_loss"], abs=0.02)  # 0.003 apart here
