@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 
+import discord
+import typer
+
 from adapters.discord.client import PLATFORM, CrowdrankClient
 from adapters.discord.endpoints import point_at
 from adapters.discord.limits import CARD_TEXT, CARD_TEXTS
@@ -17,7 +20,7 @@ from bot.database import Database
 from bot.errors import InputError
 from bot.settings import Settings
 
-__all__ = ["build_client", "channel_of", "LIMITS"]
+__all__ = ["build_client", "run_client", "channel_of", "LIMITS"]
 
 LIMITS = Limits(CARD_TEXT, escaped_length, total=CARD_TEXTS)
 CHANNEL = re.compile(r"^<#(\d{15,20})>$|^(\d{15,20})$")
@@ -39,3 +42,13 @@ def build_client(settings: Settings, database: Database, jobs: LongJobs) -> Crow
                                        managers=Managers(role=settings.discord_manager_role or None), jobs=jobs,
                                        announcer=client.announcer, channel_of=channel_of)
     return client
+
+
+async def run_client(client: CrowdrankClient, token: str) -> None:
+    """Connect to the gateway and serve until stopped (discord.py reconnects and resumes by itself)."""
+    discord.utils.setup_logging()
+    typer.echo("crowdrank: Discord bot connecting to the gateway")
+    try:
+        await client.start(token)
+    finally:
+        await client.close()
