@@ -36,6 +36,7 @@ def crowd_reward(model: RewardModel | str | Path | None = None, *, url: str | No
     if url is not None:
         score = _remote(url, timeout)
     else:
+        assert model is not None  # checked above: exactly one of model and url
         local = model if isinstance(model, RewardModel) else RewardModel.load(model, home=home, url=db_url)
 
         def score(prompts: list[str], completions: list[str]) -> list[float]:

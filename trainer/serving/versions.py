@@ -37,10 +37,13 @@ class ServedModel:
     async def watch(self) -> None:
         """Poll the active pointer until cancelled; swap to a newly activated version once it is loaded."""
         failed: str | None = None  # a version that would not load is not retried on every poll
+        if self.url is None:
+            return  # nothing to follow
+        url = self.url
         while True:
             await asyncio.sleep(self.poll)
             try:
-                row = await asyncio.to_thread(active_version, self.url)
+                row = await asyncio.to_thread(active_version, url)
             except (CrowdrankError, SQLAlchemyError) as error:
                 self._warn(error)
                 continue
