@@ -17,7 +17,7 @@ from storage.migrate import current_revision, upgrade
 from storage.models import Campaign, Completion, Item, Labeler, Prompt
 
 TABLES = {"campaign", "prompt", "completion", "item", "labeler", "enrollment", "assignment", "ranking",
-          "comparison", "consensus", "rewardmodelversion"}
+          "comparison", "consensus", "rewardmodelversion", "job", "jobrun", "runnerlease"}
 
 
 def test_upgrade_creates_every_table_and_is_safe_to_run_twice(db_url: str) -> None:
@@ -27,7 +27,7 @@ def test_upgrade_creates_every_table_and_is_safe_to_run_twice(db_url: str) -> No
         assert TABLES <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
-    assert current_revision(db_url) == "0001"
+    assert current_revision(db_url) == "0004"
 
 
 def test_migrations_match_the_models(db_url: str) -> None:
