@@ -1,0 +1,67 @@
+"""CPU-heavy job work (training, consensus) in a fresh worker process, never on the event loop answering clicks.
+
+One process per run (spawned: the bot has an event loop and database threads a fork would copy), at a lower
+CPU priority, so a training slows clicks as little as two cores allow. A fresh process also means a crash — a
+segfault, the OOM killer — is one failed run with its exit code, and cancelling a run (the bot stops) kills it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from bot.errors import CrowdrankError
+
+NICE = 10  # the worker's CPU priority below the bot's
+POLL_SECONDS = 0.1
+
+__all__ = ["WorkerFailed", "run_in_worker"]
+log = logging.getLogger("crowdrank.jobs")
+
+
+class WorkerFailed(CrowdrankError):
+    """The work raised, or its process died; the message is the one-line reason."""
+
+
+def _child(send: Connection, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    os.nice(NICE)
+    try:
+        outcome = (True, function(*args, **kwargs))
+    except CrowdrankError as error:  # the user's one line, no traceback
+        outcome = (False, str(error))
+    except Exception as error:  # a bug: the whole traceback in the log, one line in the result
+        traceback.print_exc()
+        outcome = (False, f"{type(error).__name__}: {error}")
+    send.send(outcome)
+    send.close()
+
+
+async def run_in_worker(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`function(*args, **kwargs)` in a new process (all picklable); its result, or `WorkerFailed`."""
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(send, function, args, kwargs), daemon=True)
+    process.start()
+    send.close()
+    try:
+        while not receive.poll():
+            if not process.is_alive() and not receive.poll():
+                raise WorkerFailed(f"the worker process died (exit code {process.exitcode})")
+            await asyncio.sleep(POLL_SECONDS)
+        ok, value = receive.recv()
+    except EOFError as error:
+        raise WorkerFailed(f"the worker process died (exit code {process.exitcode})") from error
+    finally:
+        if process.is_alive():
+            process.kill()  # cancelled: the bot is stopping, the work is abandoned
+        await asyncio.to_thread(process.join)
+        receive.close()
+    if not ok:
+        raise WorkerFailed(value)
+    return value
