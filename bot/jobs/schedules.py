@@ -104,4 +104,5 @@ async def new_rankings(session: AsyncSession, job: Job) -> int:
     statement = select(func.count()).select_from(Ranking).where(Ranking.campaign_id == job.campaign_id)
     if job.last_started_at is not None:
         statement = statement.where(Ranking.created_at > job.last_started_at)
-    return int((await session.exec(statement)).one())
+    async with transaction(session):
+        return int((await session.exec(statement)).one())
