@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
@@ -21,17 +21,15 @@ from bot.chat.actions import format_action
 from bot.chat.announcer import LabelerAddress
 from bot.chat.catalog import _
 from bot.chat.views import Control, Notice
-from bot.errors import InputError
 from bot.labelers import get_labeler
+from bot.quiet_hours import OWN_NIGHT, check_zone, parse_quiet_hours, quiet, zone
 from bot.unit_of_work import transaction
 from storage.models import Assignment, Campaign, Enrollment, Labeler, Ranking, utcnow
 
-OWN_NIGHT = (22, 8)  # in the labeler's own zone
 CAP = timedelta(days=1)
 PLATFORMS = ("slack", "discord")  # where a nudge can be delivered
 
-__all__ = ["Nudge", "opt_out", "record_timezone", "due_nudges", "mark_reminded", "nudge_notice", "quiet",
-           "parse_quiet_hours", "zone"]
+__all__ = ["Nudge", "opt_out", "record_timezone", "due_nudges", "mark_reminded", "nudge_notice"]
 
 
 @dataclass(frozen=True)
@@ -41,31 +39,6 @@ class Nudge:
     campaign: str
     address: LabelerAddress
     last_reminded_at: datetime | None
-
-
-def parse_quiet_hours(value: str) -> tuple[int, int]:
-    """`"22-8"` → (22, 8): quiet from 22:00 until 08:00."""
-    start, sep, end = value.partition("-")
-    if not (sep and start.strip().isdigit() and end.strip().isdigit()) or not (
-            0 <= int(start) <= 23 and 0 <= int(end) <= 23):
-        raise InputError(f"quiet hours must look like 22-8 (hours 0-23), got {value!r}", field="quiet-hours")
-    return int(start), int(end)
-
-
-def zone(name: str | None) -> ZoneInfo | None:
-    """The IANA zone of that name, or None when there is none or it is unknown."""
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-def quiet(now: datetime, where: ZoneInfo, window: tuple[int, int]) -> bool:
-    hour = now.astimezone(where).hour
-    start, end = window
-    return (hour >= start or hour < end) if start > end else start <= hour < end
 
 
 async def opt_out(session: AsyncSession, labeler_id: int) -> Labeler:
@@ -79,8 +52,7 @@ async def opt_out(session: AsyncSession, labeler_id: int) -> Labeler:
 
 async def record_timezone(session: AsyncSession, labeler_id: int, tz: str) -> None:
     """Keep the platform's time zone of a labeler (Slack `users.info` → `tz`) for their quiet hours."""
-    if zone(tz) is None:
-        raise InputError(f"unknown time zone {tz!r}", field="tz")
+    check_zone(tz, "tz")
     async with transaction(session):
         (await get_labeler(session, labeler_id)).tz = tz
 
