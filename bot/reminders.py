@@ -29,7 +29,8 @@ from storage.models import Assignment, Campaign, Enrollment, Labeler, Ranking, u
 CAP = timedelta(days=1)
 PLATFORMS = ("slack", "discord")  # where a nudge can be delivered
 
-__all__ = ["Nudge", "opt_out", "record_timezone", "due_nudges", "mark_reminded", "nudge_notice"]
+__all__ = ["Nudge", "opt_out", "record_timezone", "due_nudges", "mark_reminded", "nudge_notice",
+           "opted_out"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,16 @@ async def opt_out(session: AsyncSession, labeler_id: int) -> Labeler:
         if labeler.reminders_off_at is None:
             labeler.reminders_off_at = utcnow()
     return labeler
+
+
+async def opted_out(session: AsyncSession, campaign: str) -> list[str]:
+    """Pseudonyms of the campaign's labelers who asked for no more reminders."""
+    async with transaction(session):
+        return list((await session.exec(
+            select(Labeler.pseudonym).join(Enrollment, Enrollment.labeler_id == Labeler.id)
+            .join(Campaign, Campaign.id == Enrollment.campaign_id)
+            .where(Campaign.name == campaign, col(Labeler.reminders_off_at).is_not(None))
+            .order_by(col(Labeler.pseudonym)))).all())
 
 
 async def record_timezone(session: AsyncSession, labeler_id: int, tz: str) -> None:
