@@ -1,8 +1,10 @@
 """CPU-heavy job work (training, consensus) in a fresh worker process, never on the event loop answering clicks.
 
-One process per run (spawned: the bot has an event loop and database threads a fork would copy), at a lower
-CPU priority, so a training slows clicks as little as two cores allow. A fresh process also means a crash — a
-segfault, the OOM killer — is one failed run with its exit code, and cancelling a run (the bot stops) kills it.
+One process per run (spawned: the bot has an event loop and database threads a fork would copy), scheduled
+SCHED_IDLE (it gets a core only when the bot does not want it) and with one core fewer than the machine has for
+its threads, so a training slows clicks as little as possible (bench/serve_while_training.py measures it).
+A fresh process also means a crash — a segfault, the OOM killer — is one failed run with its exit code, and
+cancelling a run (the bot stops) kills it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from typing import Any
 
 from bot.errors import CrowdrankError
 
-NICE = 10  # the worker's CPU priority below the bot's
 POLL_SECONDS = 0.1
 
 __all__ = ["WorkerFailed", "run_in_worker"]
@@ -30,7 +31,7 @@ class WorkerFailed(CrowdrankError):
 
 
 def _child(send: Connection, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    os.nice(NICE)
+    _yield_to_the_bot()
     try:
         outcome = (True, function(*args, **kwargs))
     except CrowdrankError as error:  # the user's one line, no traceback
@@ -40,6 +41,15 @@ def _child(send: Connection, function: Callable[..., Any], args: tuple[Any, ...]
         outcome = (False, f"{type(error).__name__}: {error}")
     send.send(outcome)
     send.close()
+
+
+def _yield_to_the_bot() -> None:
+    """Lowest CPU priority, and one core left free: set before the work imports torch (and OpenMP reads it)."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) - 1)))
+    if hasattr(os, "sched_setscheduler"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    else:  # not Linux
+        os.nice(19)
 
 
 async def run_in_worker(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
