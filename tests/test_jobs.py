@@ -125,10 +125,15 @@ async def test_a_changed_or_removed_schedule_follows_the_campaign(db_url: str, t
     try:
         await tick(runner)
         set_campaign(db_url, "pairs-test", retrain_schedule="30 1 * * *", retrain_every=50)
+        clock.advance(seconds=29)
+        await tick(runner)
+        assert (await stored(database, RETRAIN)).trigger == "cron 0 3 * * *"  # campaigns are re-read every 30 s
+        clock.advance(seconds=1)
         await tick(runner)
         job = await stored(database, RETRAIN)
         assert job.trigger == "cron 30 1 * * * or every 50 rankings" and job.next_run_at == at("2026-12-01 01:30")
         set_campaign(db_url, "pairs-test", status="closed")
+        clock.advance(minutes=1)
         await tick(runner)
         async with database.session() as session:
             assert await session.get(Job, RETRAIN) is None

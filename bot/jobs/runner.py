@@ -14,13 +14,14 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.errors import CrowdrankError, NotFound
 from bot.jobs import lease, runs, schedules
 from bot.jobs.context import JobContext
 from storage.models import Job, JobRun
 
+SYNC_EVERY = timedelta(seconds=30)  # how often the holder re-reads the campaigns; other ticks read the job rows
 JobFunction = Callable[[JobContext, Job], Awaitable[str]]  # returns the one-line outcome; raises on failure
 log = logging.getLogger("crowdrank.jobs")
 
@@ -37,6 +38,7 @@ class JobRunner:
         self.context, self.kinds, self.lease_seconds = context, kinds, lease_seconds
         self.name = name or runner_id()
         self.holding = False
+        self._synced_at: datetime | None = None
         self.running: dict[str, asyncio.Task[JobRun]] = {}
 
     async def tick(self) -> list[asyncio.Task[JobRun]]:
@@ -51,7 +53,7 @@ class JobRunner:
             if not held:
                 return []
             started = []
-            for job in await schedules.sync(session, now):
+            for job in await self._jobs(session, now):
                 if job.name in self.running:
                     continue
                 due = await self._due(session, job, now)
@@ -59,6 +61,14 @@ class JobRunner:
                 if run:
                     started.append(self._start(job, run))
         return started
+
+    async def _jobs(self, session, now: datetime) -> list[Job]:  # type: ignore[no-untyped-def]
+        """The job rows, synced with the campaigns every `SYNC_EVERY` (a write on SQLite's single writer, so not
+        every tick)."""
+        if self._synced_at is not None and timedelta(0) <= now - self._synced_at < SYNC_EVERY:
+            return await schedules.stored(session)
+        self._synced_at = now
+        return await schedules.sync(session, now)
 
     async def _due(self, session, job: Job, now: datetime) -> datetime | None:  # type: ignore[no-untyped-def]
         """The occurrence to run now, if any: a cron slot that has come (or was missed), or now when the

@@ -23,7 +23,8 @@ REMINDERS_CRON = "*/15 * * * *"
 LEASES_CRON = "* * * * *"
 ACTIVE = ("live", "paused")  # a paused campaign keeps training on what it has
 
-__all__ = ["Spec", "wanted", "sync", "next_time", "new_rankings", "DIGEST_CRON", "REMINDERS_CRON", "LEASES_CRON"]
+__all__ = ["Spec", "wanted", "sync", "stored", "next_time", "new_rankings", "DIGEST_CRON", "REMINDERS_CRON",
+           "LEASES_CRON"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,12 @@ async def sync(session: AsyncSession, now: datetime) -> list[Job]:
             elif row.trigger != spec.trigger:
                 row.trigger, row.next_run_at = spec.trigger, next_time(spec.cron, now)
         return sorted((rows[name] for name in specs), key=lambda row: row.name)
+
+
+async def stored(session: AsyncSession) -> list[Job]:
+    """The job rows as they are (between two syncs)."""
+    async with transaction(session):
+        return list((await session.exec(select(Job).order_by(col(Job.name)))).all())
 
 
 async def new_rankings(session: AsyncSession, job: Job) -> int:
