@@ -54,3 +54,18 @@ def test_flagged_labelers_and_contested_items_are_named_with_values_kept_apart()
     assert "**Daily digest for {campaign}**" in notice.text.template and notice.text.values["campaign"] == "c*"
     assert "Flagged labelers: lab_1, lab_2" in notice.text.plain() and "Asia 3 (0.500)" in notice.text.plain()
     assert "Agreement so far: 0.500 (95% interval 0.250–0.750)" in notice.text.plain()
+
+
+async def test_a_requested_report_is_written_in_the_worker_and_posted_with_its_files(sqlite_url: str,
+                                                                                    tmp_path: Path) -> None:
+    from bot.jobs.report import post_report
+
+    ranked_campaign(sqlite_url)
+    database, announcer = Database(sqlite_url), RecordingAnnouncer()
+    try:
+        await post_report(JobContext(database, tmp_path, {"slack": announcer}), "pairs-test", "slack:C0BOSS")
+    finally:
+        await database.dispose()
+    [(channel, notice, files)] = announcer.posts
+    assert channel == "C0BOSS" and notice.text.plain() == "Agreement report for pairs-test"
+    assert files and all(path.is_file() and path.is_relative_to(tmp_path / "reports") for path in files)

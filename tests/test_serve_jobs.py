@@ -89,3 +89,58 @@ def test_jobs_list_and_run(home: Path, tmp_path: Path) -> None:
     missing = runner.invoke(app, ["jobs", "run", "nope"])
     assert missing.exit_code == 2 and missing.stderr.strip() == (
         "error: no job named 'nope' (see `crowdrank jobs list`)")
+
+
+async def test_a_click_acknowledged_before_sigterm_is_stored_and_its_card_updated(tmp_path: Path) -> None:
+    from adapters.slack.blocks.card import card_blocks, card_text
+    from bot import assignment, labelers
+    from storage.models import Assignment
+    from tests.slack_emulator import TEAM, Message, SlackUser
+    from tests.slack_harness import CAMPAIGN, create_campaigns
+
+    emulator = SlackEmulator()
+    await emulator.start()
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    upgrade(url)
+    database = Database(url)
+    await create_campaigns(database)
+    async with database.session() as session:  # a labeler holding a card, set up through the services
+        labeler = await labelers.register_labeler(session, "slack", TEAM, "U0ANNA")
+        await labelers.give_consent(session, labeler.id)
+        await labelers.choose_region(session, labeler.id, CAMPAIGN, "Europe")
+        await labelers.acknowledge_guidelines(session, labeler.id, CAMPAIGN, 1)
+        card = await assignment.next_card(session, labeler.id, CAMPAIGN)
+    assert card is not None
+    message = Message("DU0ANNA", "1800000000.000100", card_text(card), [b.to_dict() for b in card_blocks(card)])
+    emulator.messages[(message.channel, message.ts)] = message
+    port = free_port()
+    env = {**os.environ, "SLACK_BOT_TOKEN": emulator.token, "SLACK_SIGNING_SECRET": SECRET,
+           "SLACK_API_URL": emulator.api_url, "CROWDRANK_DATABASE_URL": url, "CROWDRANK_HOME": str(tmp_path),
+           "PYTHONPATH": str(ROOT)}
+    env.pop("SLACK_APP_TOKEN", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "serve", "--slack", "--port", str(port), "--host", "127.0.0.1", env=env,
+        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        assert process.stdout is not None
+        await asyncio.wait_for(process.stdout.readline(), 60)
+        slack = SlackUser(emulator, f"http://127.0.0.1:{port}/slack/events", SECRET)
+        for _ in range(200):  # uvicorn binds just after the health line
+            try:
+                status, _ = await slack.click("U0ANNA", message, f"rank:{card.assignment_id}:0")
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        assert status == 200
+        process.send_signal(signal.SIGTERM)  # acknowledged, but stored and re-rendered only after the ack
+        output = (await asyncio.wait_for(process.communicate(), 60))[0].decode()
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await emulator.stop()
+    assert process.returncode == 0, output
+    async with database.session() as session:
+        stored = await session.get(Assignment, card.assignment_id)
+    await database.dispose()
+    assert stored is not None and len(stored.clicks) == 1
+    assert len(emulator.calls_to("chat.update")) == 1 and len(message.history) == 1

@@ -17,7 +17,7 @@ from bot.jobs.context import JobContext
 from bot.jobs.figures import campaign_figures
 from storage.models import Campaign, Job
 
-__all__ = ["retrain", "retrain_in_worker", "retrain_notice", "failure_notice"]
+__all__ = ["retrain", "retrain_campaign", "retrain_in_worker", "retrain_notice", "failure_notice"]
 
 
 def retrain_in_worker(url: str, home: str, campaign: str) -> dict[str, Any]:
@@ -65,15 +65,23 @@ def failure_notice(campaign: str, reason: str) -> Notice:
                     "next scheduled retrain tries again.", campaign=campaign, reason=reason))
 
 
+async def retrain_campaign(context: JobContext, campaign: str, channel: str | None,
+                           train: Callable[..., dict[str, Any]] = retrain_in_worker) -> str:
+    """Retrain on `campaign` and announce the outcome in `channel` (a manager's `retrain` command calls this with
+    the channel it came from; the scheduled job with the campaign's announcement channel)."""
+    try:
+        result = await context.worker(train, context.database.url, str(context.home), campaign)
+    except CrowdrankError as error:
+        await context.announce(channel, failure_notice(campaign, str(error)))
+        raise
+    await context.announce(channel, retrain_notice(campaign, result))
+    state = "active" if result["active"] else "not activated"
+    return f"{result['name']} ({state}), validation accuracy {number(result['val_accuracy'])}"
+
+
 async def retrain(context: JobContext, job: Job, train: Callable[..., dict[str, Any]] = retrain_in_worker) -> str:
+    """The scheduled job."""
     async with context.database.session() as session:
         campaign = await session.get(Campaign, job.campaign_id)
     assert campaign is not None, "jobs are synced with their campaigns"
-    try:
-        result = await context.worker(train, context.database.url, str(context.home), campaign.name)
-    except CrowdrankError as error:
-        await context.announce(campaign.announcement_channel, failure_notice(campaign.name, str(error)))
-        raise
-    await context.announce(campaign.announcement_channel, retrain_notice(campaign.name, result))
-    state = "active" if result["active"] else "not activated"
-    return f"{result['name']} ({state}), validation accuracy {number(result['val_accuracy'])}"
+    return await retrain_campaign(context, campaign.name, campaign.announcement_channel, train)
