@@ -9,8 +9,7 @@ from bot.campaigns import campaign_stats
 from bot.chat.catalog import _, gettext_
 from bot.chat.views import Notice
 from bot.jobs.context import JobContext
-from bot.jobs.figures import campaign_figures
-from bot.jobs.retrain import number
+from bot.jobs.figures import campaign_figures, number
 from storage.models import Campaign, Job
 
 __all__ = ["digest", "digest_notice"]

@@ -14,7 +14,12 @@ from bot.quality import assess_campaign
 N_BOOT = 200  # enough for a two-decimal interval in a chat message; the report uses 1,000
 TOP_CONTESTED = 3
 
-__all__ = ["campaign_figures"]
+__all__ = ["campaign_figures", "number"]
+
+
+def number(value: float | None) -> str:
+    """A figure as a chat message shows it: three decimals, or n/a when there is none yet."""
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def campaign_figures(url: str, campaign: str, *, labelers: bool = False) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from bot.chat.catalog import _, gettext_
 from bot.chat.views import Notice
 from bot.errors import CrowdrankError
 from bot.jobs.context import JobContext
-from bot.jobs.figures import campaign_figures
+from bot.jobs.figures import campaign_figures, number
 from storage.models import Campaign, Job
 
 __all__ = ["retrain", "retrain_campaign", "retrain_in_worker", "retrain_notice", "failure_notice"]
@@ -37,10 +37,6 @@ def retrain_in_worker(url: str, home: str, campaign: str) -> dict[str, Any]:
             "previous": before.name if before else None,
             "previous_accuracy": before.metrics.get("val_accuracy") if before else None,
             "agreement": figures["agreement"], "interval": figures["interval"]}
-
-
-def number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
 
 
 def retrain_notice(campaign: str, result: dict[str, Any]) -> Notice:

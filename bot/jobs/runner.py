@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.errors import CrowdrankError, NotFound
 from bot.jobs import lease, runs, schedules
 from bot.jobs.context import JobContext
@@ -62,7 +64,7 @@ class JobRunner:
                     started.append(self._start(job, run))
         return started
 
-    async def _jobs(self, session, now: datetime) -> list[Job]:  # type: ignore[no-untyped-def]
+    async def _jobs(self, session: AsyncSession, now: datetime) -> list[Job]:
         """The job rows, synced with the campaigns every `SYNC_EVERY` (a write on SQLite's single writer, so not
         every tick)."""
         if self._synced_at is not None and timedelta(0) <= now - self._synced_at < SYNC_EVERY:
@@ -70,7 +72,7 @@ class JobRunner:
         self._synced_at = now
         return await schedules.sync(session, now)
 
-    async def _due(self, session, job: Job, now: datetime) -> datetime | None:  # type: ignore[no-untyped-def]
+    async def _due(self, session: AsyncSession, job: Job, now: datetime) -> datetime | None:
         """The occurrence to run now, if any: a cron slot that has come (or was missed), or now when the
         campaign has the rankings `--retrain-every` asks for."""
         if job.next_run_at is not None and job.next_run_at <= now:
