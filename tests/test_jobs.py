@@ -186,3 +186,28 @@ async def test_jobs_sync_lists_every_job(database: Database) -> None:
         jobs = await schedules.sync(session, at("2026-12-01 12:07"))
     assert [(job.name, job.next_run_at) for job in jobs] == [
         ("expire-leases", at("2026-12-01 12:08")), ("reminders", at("2026-12-01 12:15"))]
+
+
+async def test_a_job_that_raises_a_bug_is_recorded_failed_in_one_line(database: Database, tmp_path: Path) -> None:
+    async def broken(context: JobContext, job: Job) -> str:
+        raise KeyError("region")
+
+    runner = JobRunner(JobContext(database, tmp_path), {**job_kinds(), "reminders": broken})
+    run = await runner.run_now("reminders")
+    assert (run.state, run.message) == ("failed", "KeyError: 'region'")
+    assert (await stored(database, "reminders")).last_outcome == "failed"
+
+
+async def test_the_health_line_says_which_process_runs_the_jobs(database: Database, tmp_path: Path) -> None:
+    from bot.commands.serve import health_line
+
+    clock = Clock(at("2026-12-01 12:00"))
+    holder = recording_runner(database, tmp_path, clock, [], name="holder")
+    other = recording_runner(database, tmp_path, clock, [], name="other")
+    await tick(holder)
+    await tick(other)
+    line = await health_line(database, "slack (Socket Mode)", other)
+    assert line.startswith(f"crowdrank serve: database {database.engine.dialect.name} ")
+    assert "(schema 0004); adapters: slack (Socket Mode); jobs (another process runs them): " in line
+    assert line.endswith("expire-leases next 2026-12-01 12:01Z, reminders next 2026-12-01 12:15Z")
+    assert "jobs (this process runs them)" in await health_line(database, "slack", holder)

@@ -4,6 +4,7 @@ frees the lease; stale card leases are swept by their job; campaign schedules ar
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -83,3 +84,29 @@ def test_a_rerun_create_sets_the_schedule_and_channel(home: Path, tmp_path: Path
     assert "retrain schedule set to '0 4 * * *'" in again.stdout
     shown = runner.invoke(app, ["campaign", "show", "c", "--json"]).stdout
     assert '"retrain_schedule": "0 4 * * *"' in shown and '"announcement_channel": "C9"' in shown
+
+
+@pytest.mark.parametrize(("option", "value", "field"), [
+    ("--retrain-every", "0", "retrain-every"), ("--remind-after", "-1", "remind-after"),
+    ("--quiet-hours", "22-25", "quiet-hours"), ("--quiet-hours", "night", "quiet-hours"),
+    ("--quiet-timezone", "Mars/Olympus", "quiet-timezone")])
+def test_bad_job_settings_are_refused_in_one_line(home: Path, tmp_path: Path, option: str, value: str,
+                                                  field: str) -> None:
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"prompt": "a"}\n')
+    result = CliRunner().invoke(app, ["campaign", "create", "c", "--prompts", str(prompts), "--criterion", "h",
+                                      option, value])
+    assert result.exit_code == 2
+    assert f"field '{field}'" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_job_settings_are_stored_and_shown(home: Path, tmp_path: Path) -> None:
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"prompt": "a"}\n')
+    args = ["campaign", "create", "c", "--prompts", str(prompts), "--criterion", "h"]
+    assert CliRunner().invoke(app, [*args, "--retrain-every", "40", "--remind-after", "48"]).exit_code == 0
+    again = CliRunner().invoke(app, [*args, "--quiet-hours", "21-7", "--quiet-timezone", "Asia/Tokyo"])
+    assert again.exit_code == 0 and "quiet hours set to '21-7'" in again.stdout
+    shown = json.loads(CliRunner().invoke(app, ["campaign", "show", "c", "--json"]).stdout)
+    assert (shown["retrain_every"], shown["remind_after_hours"], shown["quiet_hours"]) == (40, 48,
+                                                                                          "21-7 Asia/Tokyo")
