@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bot.chat.catalog import gettext_
 from bot.consensus import analyze
 from bot.consensus.campaign_data import load_rankings
 from bot.database import Database
@@ -19,7 +20,7 @@ __all__ = ["campaign_figures", "number"]
 
 def number(value: float | None) -> str:
     """A figure as a chat message shows it: three decimals, or n/a when there is none yet."""
-    return "n/a" if value is None else f"{value:.3f}"
+    return gettext_("n/a") if value is None else f"{value:.3f}"
 
 
 def campaign_figures(url: str, campaign: str, *, labelers: bool = False) -> dict[str, Any]:
