@@ -87,19 +87,19 @@ async def _serve_slack(host: str, port: int) -> None:
         server, where = SlackSocketMode(app, settings.slack_app_token), "slack (Socket Mode)"
     else:
         server, where = SlackHttpServer(app, host=host, port=port), f"slack (http://{host}:{port}/slack/events)"
+    waiting = asyncio.get_running_loop().create_task(stopping.wait())
     try:
         await scheduler.start()
         typer.echo(await health_line(database, where, runner))  # the first line, before any log line
         logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
         logging.getLogger("crowdrank").setLevel(logging.INFO)
         serving = asyncio.get_running_loop().create_task(server.serve_forever())
-        waiting = asyncio.get_running_loop().create_task(stopping.wait())
         await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
         if not serving.done():
             await server.stop()
         await serving
-        waiting.cancel()
     finally:
+        waiting.cancel()
         await scheduler.stop()
         await _finish_in_flight()
         deps.close()
