@@ -11,6 +11,7 @@ cancelling a run (the bot stops) kills it.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import multiprocessing
 import os
@@ -31,10 +32,11 @@ class WorkerFailed(CrowdrankError):
     """The work raised, or its process died; the message is the one-line reason."""
 
 
-def _child(send: Connection, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    _yield_to_the_bot()
+def _child(send: Connection, target: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    _yield_to_the_bot()  # before the work's modules load: numpy and torch size their thread pools on import
     try:
-        outcome = (True, function(*args, **kwargs))
+        module, _, name = target.partition(":")
+        outcome = (True, getattr(importlib.import_module(module), name)(*args, **kwargs))
     except CrowdrankError as error:  # the user's one line, no traceback
         outcome = (False, str(error))
     except Exception as error:  # a bug: the whole traceback in the log, one line in the result
@@ -45,8 +47,10 @@ def _child(send: Connection, function: Callable[..., Any], args: tuple[Any, ...]
 
 
 def _yield_to_the_bot() -> None:
-    """Lowest CPU priority, and one core left free: set before the work imports torch (and OpenMP reads it)."""
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) - 1)))
+    """Lowest CPU priority, and one core left free for the threads of OpenMP (torch) and OpenBLAS (numpy)."""
+    threads = str(max(1, (os.cpu_count() or 1) - 1))
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(name, threads)
     if hasattr(os, "sched_setscheduler"):
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         cpus = sorted(os.sched_getaffinity(0))
@@ -57,10 +61,13 @@ def _yield_to_the_bot() -> None:
 
 
 async def run_in_worker(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """`function(*args, **kwargs)` in a new process (all picklable); its result, or `WorkerFailed`."""
+    """`function(*args, **kwargs)` in a new process; its result, or `WorkerFailed`. `function` is a module-level
+    function, sent by name so that its imports happen after the worker lowered its priority; the arguments and the
+    result must be picklable."""
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(send, function, args, kwargs), daemon=True)
+    target = f"{function.__module__}:{function.__qualname__}"
+    process = context.Process(target=_child, args=(send, target, args, kwargs), daemon=True)
     process.start()
     send.close()
     try:
