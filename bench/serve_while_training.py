@@ -126,7 +126,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="rounds per phase")
     parser.add_argument("--repeats", type=int, default=2, help="phases per condition, alternating")
     parser.add_argument("--think", type=float, default=2.0, help="mean pause before each click")
-    parser.add_argument("--train-items", type=int, default=150, help="prompts in the training campaign")
+    parser.add_argument("--train-items", type=int, default=300, help="prompts in the training campaign")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
     n, r, think, repeats = (20, 2, 1.0, 1) if args.quick else (args.labelers, args.rounds, args.think, args.repeats)
