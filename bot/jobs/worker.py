@@ -3,7 +3,7 @@
 One process per run (spawned: the bot has an event loop and database threads a fork would copy), scheduled
 SCHED_IDLE (it gets a core only when the bot does not want it), kept off the first core and with one thread fewer
 than the machine has cores, so a training slows clicks as little as possible (bench/serve_while_training.py:
-p99 ratio 1.6–2.7× without the core affinity, 0.9–2.3× with it, on a shared 2-core machine).
+p99 ratio 1.6–2.7× without the core affinity, 1.2–1.4× with it when the shared 2-core machine was quiet).
 A fresh process also means a crash — a segfault, the OOM killer — is one failed run with its exit code, and
 cancelling a run (the bot stops) kills it.
 """
