@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.errors import InputError, NotFound, StateError
 from bot.i18n import N_
 from bot.prompt_files import CompletionRecord, PromptRecord
+from bot.quiet_hours import check_zone, parse_quiet_hours
 from storage.models import Campaign, Completion, Enrollment, Item, Prompt, Ranking, utcnow
 
 K_RANGE = range(2, 10)
@@ -25,6 +26,11 @@ TRANSITIONS: dict[str, tuple[set[str], str]] = {
     "resume": ({"paused"}, "live"),
     "close": ({"draft", "generating", "live", "paused"}, "closed"),
 }
+
+
+# settings a re-run of `campaign create` may change (a value left out keeps the stored one)
+UPDATABLE = ("retrain_schedule", "announcement_channel", "retrain_every", "remind_after_hours", "quiet_hours",
+             "quiet_timezone")
 
 
 def retrain_trigger(expression: str) -> CronTrigger:
@@ -49,6 +55,10 @@ class CampaignSpec:
     gold_rate: float = 0.0
     retrain_schedule: str | None = None
     announcement_channel: str | None = None
+    retrain_every: int | None = None
+    remind_after_hours: int | None = None
+    quiet_hours: str | None = None  # None: the default window (22-8), or what the campaign has
+    quiet_timezone: str | None = None
 
     def validate(self) -> None:
         if not self.name.strip():
@@ -67,6 +77,16 @@ class CampaignSpec:
             raise InputError("gold rate must be in [0, 1)", field="gold_rate")
         if self.retrain_schedule is not None:
             retrain_trigger(self.retrain_schedule)
+        if self.retrain_every is not None and self.retrain_every < 1:
+            raise InputError(f"retrain-every must be at least 1 ranking, got {self.retrain_every}",
+                             field="retrain-every")
+        if self.remind_after_hours is not None and self.remind_after_hours < 1:
+            raise InputError(f"remind-after must be at least 1 hour, got {self.remind_after_hours}",
+                             field="remind-after")
+        if self.quiet_hours is not None:
+            parse_quiet_hours(self.quiet_hours)
+        if self.quiet_timezone is not None:
+            check_zone(self.quiet_timezone, "quiet-timezone")
 
 
 @dataclass
@@ -111,7 +131,7 @@ async def create_campaign(
         campaign = (await session.exec(select(Campaign).where(Campaign.name == spec.name))).first()
         result = CreateResult(campaign=campaign, created=False) if campaign else None
         if campaign is None:
-            campaign = Campaign(**spec.__dict__)
+            campaign = Campaign(**{key: value for key, value in spec.__dict__.items() if value is not None})
             session.add(campaign)
             await session.flush()
             result = CreateResult(campaign=campaign, created=True)
@@ -122,7 +142,7 @@ async def create_campaign(
                 campaign.guidelines_version += 1
                 campaign.updated_at = utcnow()
                 result.notes.append(f"guidelines updated to version {campaign.guidelines_version}")
-            for name in ("retrain_schedule", "announcement_channel"):
+            for name in UPDATABLE:
                 value = getattr(spec, name)
                 if value is not None and value != getattr(campaign, name):
                     setattr(campaign, name, value)
@@ -248,6 +268,9 @@ async def campaign_stats(session: AsyncSession, campaign: Campaign) -> dict[str,
         "guidelines_version": campaign.guidelines_version,
         "retrain_schedule": campaign.retrain_schedule,
         "announcement_channel": campaign.announcement_channel,
+        "retrain_every": campaign.retrain_every,
+        "remind_after_hours": campaign.remind_after_hours,
+        "quiet_hours": f"{campaign.quiet_hours} {campaign.quiet_timezone}",
         "prompts": prompts,
         "completions": completions,
         "items": items,

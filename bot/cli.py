@@ -56,9 +56,10 @@ def _register() -> None:
     for module in (labeler, gold, simulate):
         module.register(app)
 
-    from bot.commands import serve
+    from bot.commands import jobs, serve
 
-    serve.register(app)
+    for module in (serve, jobs):
+        module.register(app)
 
 
 _register()

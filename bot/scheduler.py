@@ -1,83 +1,56 @@
-"""Scheduled work while a bot serves: retrain each campaign on its own cron schedule, expire stale leases,
-checkpoint SQLite's write-ahead log.
+"""The clock of a serving bot: tick the job runner every `TICK_SECONDS` and checkpoint SQLite's write-ahead log
+every `CHECKPOINT_SECONDS` (per process, off the click path; see storage/engine.py).
 
-The jobs follow the database: every `SYNC_SECONDS` the retrain jobs are reconciled with the campaigns' schedules
-(new campaign, changed schedule, paused or closed), so no restart is needed. What a retrain does — run the trainer
-in a worker process, post the summary to the campaign's channel — is the adapter's callback: this module knows
-APScheduler, not Slack or torch.
+What runs when lives in the database (`bot.jobs`), not here: this loop only keeps asking. A tick that fails
+(the database briefly away) is logged and the next one tries again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import time
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-from bot.assignment import expire_leases
-from bot.campaigns import list_campaigns, retrain_trigger
 from bot.database import Database
-from bot.errors import InputError
+from bot.jobs.runner import JobRunner
 
-Retrain = Callable[[str, str | None], Awaitable[None]]  # (campaign name, announcement channel or None)
-
-SYNC_SECONDS = 60
-LEASE_SWEEP_SECONDS = 60
-CHECKPOINT_SECONDS = 60  # SQLite's WAL is checkpointed here, not inside a click's commit (see storage/engine.py)
-SCHEDULED_STATUSES = ("live", "paused")  # a paused campaign keeps training on what it has
+TICK_SECONDS = 5.0
+CHECKPOINT_SECONDS = 60.0
 log = logging.getLogger("crowdrank.scheduler")
 
-
-def job_id(campaign: str) -> str:
-    return f"retrain:{campaign}"
+__all__ = ["Scheduler", "TICK_SECONDS"]
 
 
-class CampaignScheduler:
-    def __init__(self, database: Database, retrain: Retrain) -> None:
-        self.database, self.retrain = database, retrain
-        self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self._schedules: dict[str, tuple[str, str | None]] = {}  # campaign → (cron, channel) now scheduled
+class Scheduler:
+    def __init__(self, database: Database, runner: JobRunner, tick_seconds: float = TICK_SECONDS) -> None:
+        self.database, self.runner, self.tick_seconds = database, runner, tick_seconds
+        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Schedule the campaigns now, then keep following the database (call from the running event loop)."""
-        await self.sync()
-        self.scheduler.add_job(self.sync, "interval", seconds=SYNC_SECONDS, id="sync-schedules",
-                               coalesce=True, max_instances=1)
-        self.scheduler.add_job(self.sweep_leases, "interval", seconds=LEASE_SWEEP_SECONDS, id="expire-leases",
-                               coalesce=True, max_instances=1)
-        self.scheduler.add_job(self.database.checkpoint, "interval", seconds=CHECKPOINT_SECONDS, id="checkpoint",
-                               coalesce=True, max_instances=1)
-        self.scheduler.start()
+        """The first tick now (so the health line can show the jobs), then one every `tick_seconds`."""
+        await self._tick()
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="scheduler")
 
-    def shutdown(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+    async def _tick(self) -> None:
+        try:
+            await self.runner.tick()
+        except Exception:  # the next tick retries; a runner that cannot renew its lease loses it
+            log.exception("job tick failed")
 
-    async def sync(self) -> None:
-        """Add, change or remove retrain jobs so they match the campaigns' schedules."""
-        async with self.database.session() as session:
-            wanted = {c.name: (c.retrain_schedule, c.announcement_channel)
-                      for c in await list_campaigns(session)
-                      if c.retrain_schedule and c.status in SCHEDULED_STATUSES}
-        for name in set(self._schedules) - set(wanted):
-            self.scheduler.remove_job(job_id(name))
-            del self._schedules[name]
-        for name, (cron, channel) in wanted.items():
-            if self._schedules.get(name) == (cron, channel):
-                continue
-            try:
-                trigger = retrain_trigger(cron)
-            except InputError as error:  # stored before validation existed, or edited by hand
-                log.warning("campaign %s: %s", name, error)
-                continue
-            if name in self._schedules:
-                self.scheduler.remove_job(job_id(name))
-            self.scheduler.add_job(self.retrain, trigger, args=[name, channel], id=job_id(name),
-                                   coalesce=True, max_instances=1, misfire_grace_time=3600)
-            self._schedules[name] = (cron, channel)
+    async def _loop(self) -> None:
+        checkpointed = time.monotonic()
+        while True:
+            await asyncio.sleep(self.tick_seconds)
+            await self._tick()
+            if time.monotonic() - checkpointed >= CHECKPOINT_SECONDS:
+                await self.database.checkpoint()
+                checkpointed = time.monotonic()
 
-    async def sweep_leases(self) -> None:
-        async with self.database.session() as session:
-            expired = await expire_leases(session)
-        if expired:
-            log.info("expired %d stale leases", expired)
+    async def stop(self) -> None:
+        """Stop ticking, interrupt running jobs with their bookkeeping done, give the lease up."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.runner.stop()

@@ -46,7 +46,11 @@ class Campaign(SQLModel, table=True):
     gold_rate: float = 0.0
     lease_minutes: int = 30
     retrain_schedule: str | None = None  # cron expression, e.g. "0 3 * * *"
+    retrain_every: int | None = None  # retrain after this many new rankings
     announcement_channel: str | None = None
+    remind_after_hours: int | None = None  # nudge a labeler idle this long; None: no reminders
+    quiet_hours: str = Field(default="22-8", sa_column_kwargs={"server_default": "22-8"})  # when no tz is known
+    quiet_timezone: str = Field(default="UTC", sa_column_kwargs={"server_default": "UTC"})
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -101,6 +105,9 @@ class Labeler(SQLModel, table=True):
     consent_at: datetime | None = None
     trust: float | None = None
     status: str = "active"  # active | blocked | forgotten
+    tz: str | None = None  # IANA zone when the platform tells it (Slack `tz`): reminders keep its quiet hours
+    reminders_off_at: datetime | None = None  # "no more reminders", honoured for good
+    last_reminded_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -221,3 +228,40 @@ class RewardModelVersion(SQLModel, table=True):
     accepted: bool = False
     note: str = ""
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Job(SQLModel, table=True):
+    """A stored schedule: what runs (`kind`, campaign), when next (`next_run_at`), how it last went."""
+
+    name: str = Field(primary_key=True, max_length=300)  # e.g. "retrain:hot-house", "reminders"
+    kind: str = Field(max_length=40)
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
+    trigger: str = Field(max_length=300)  # "cron 0 3 * * *", "every 50 rankings", both joined by " or "
+    next_run_at: datetime | None = None  # None: only the rankings trigger fires it
+    last_started_at: datetime | None = None
+    last_finished_at: datetime | None = None
+    last_outcome: str | None = None  # ok | failed | crashed | interrupted
+    last_message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class JobRun(SQLModel, table=True):
+    """One occurrence of a job. Unique per (job, scheduled_for): two runners can never both claim it."""
+
+    __table_args__ = (UniqueConstraint("job", "scheduled_for"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=300, index=True)
+    scheduled_for: datetime
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    runner: str = Field(max_length=100)
+    state: str = "running"  # running | ok | failed | crashed | interrupted
+    late: bool = False  # fell due while no runner was up: ran once at start
+    message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class RunnerLease(SQLModel, table=True):
+    """Who runs the jobs: one row per lease name, held by one process until `expires_at` unless renewed."""
+
+    name: str = Field(primary_key=True, max_length=40)
+    holder: str = Field(max_length=100)
+    expires_at: datetime

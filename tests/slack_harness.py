@@ -84,7 +84,7 @@ class Rig:
 
     async def stop(self) -> None:
         await self.server.stop()
-        self.deps.close()
+        await self.deps.close()
         await self.database.dispose()
 
     # ---- walking through Slack ---------------------------------------------------------------------------------

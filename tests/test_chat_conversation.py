@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from bot import campaigns
+from bot import campaigns, reminders
 from bot.chat.conversation import Conversation
 from bot.chat.people import Details, Managers, Who
 from bot.chat.throttle import Throttle
@@ -191,3 +191,20 @@ async def test_asking_for_a_card_again_redraws_the_open_one_instead_of_a_copy(da
 async def test_control_characters_in_a_command_are_refused(database: Database) -> None:
     conversation = await setup(database)
     assert "control characters" in texts(await conversation.command(person("UBOSS"), ["status", "he\x00at"]))
+
+
+async def test_no_more_reminders_is_one_click_for_good_and_the_time_zone_is_kept(database: Database) -> None:
+    conversation = await setup(database)
+
+    async def with_zone() -> Details:
+        return Details(display_name="Zoe", suggested_region="Europe", tz="Europe/Paris")
+
+    zoe = Who("slack", "T1", "UZOE", details=with_zone)
+    card = await onboard(conversation, zoe)
+    replies = await conversation.press(zoe, f"remind-off:{card.campaign_id}")
+    assert "no more reminders" in texts(replies)
+    async with database.session() as session:
+        labeler = (await session.exec(select(Labeler).where(Labeler.user_id == "UZOE"))).one()
+    assert labeler.reminders_off_at is not None and labeler.tz == "Europe/Paris"
+    async with database.session() as session:
+        assert await reminders.opted_out(session, "heat") == [labeler.pseudonym]

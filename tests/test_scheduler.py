@@ -1,9 +1,10 @@
-"""The scheduler follows the campaigns' retrain schedules and fires the adapter's retrain callback; it also
-expires stale leases."""
+"""The serving loop around the job runner: it ticks, and on stop it records the running job as interrupted and
+frees the lease; stale card leases are swept by their job; campaign schedules are validated on create."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,80 +12,55 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from bot import campaigns
 from bot.assignment import next_card
 from bot.cli import app
-from bot.scheduler import CampaignScheduler, job_id
-from storage.models import Assignment, Campaign
+from bot.database import Database
+from bot.jobs import job_kinds, lease
+from bot.jobs.context import JobContext
+from bot.jobs.runner import JobRunner
+from bot.scheduler import Scheduler
+from storage.models import Assignment, Job, JobRun
 from tests.engine_helpers import make_campaign, ready_labeler
+from tests.job_helpers import Clock, at
 
 
-async def set_schedule(database, name: str, cron: str | None, channel: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    async with database.session() as session, session.begin():
-        campaign = (await session.exec(select(Campaign).where(Campaign.name == name))).one()
-        campaign.retrain_schedule, campaign.announcement_channel = cron, channel
-
-
-async def test_retrain_jobs_follow_the_database(database) -> None:  # type: ignore[no-untyped-def]
+async def test_the_scheduler_ticks_and_a_stop_records_the_running_job_and_frees_the_lease(
+        database: Database, tmp_path: Path) -> None:
     await make_campaign(database, "a")
-    await make_campaign(database, "b")
-    await set_schedule(database, "a", "0 3 * * *", "C1")
-    calls: list[tuple[str, str | None]] = []
+    started = asyncio.Event()
 
-    async def retrain(campaign: str, channel: str | None) -> None:
-        calls.append((campaign, channel))
+    async def slow(context: JobContext, job: Job) -> str:
+        started.set()
+        await asyncio.sleep(3600)
+        return "never"
 
-    scheduler = CampaignScheduler(database, retrain)
-    await scheduler.sync()
-    job = scheduler.scheduler.get_job(job_id("a"))
-    assert job is not None and job.args == ("a", "C1")
-    assert str(job.trigger) == "cron[month='*', day='*', day_of_week='*', hour='3', minute='0']"
-    assert scheduler.scheduler.get_job(job_id("b")) is None
-
-    await set_schedule(database, "b", "*/15 * * * *")
-    await set_schedule(database, "a", "30 1 * * 1", "C2")
-    await scheduler.sync()
-    assert scheduler.scheduler.get_job(job_id("a")).args == ("a", "C2")
-    assert "minute='30'" in str(scheduler.scheduler.get_job(job_id("a")).trigger)
-    assert scheduler.scheduler.get_job(job_id("b")).args == ("b", None)
-
-    async with database.session() as session:
-        await campaigns.change_status(session, "a", "close")
-    await scheduler.sync()
-    assert scheduler.scheduler.get_job(job_id("a")) is None and scheduler.scheduler.get_job(job_id("b"))
-    assert calls == []
-
-
-async def test_a_due_retrain_calls_the_adapter_with_the_campaign_channel(database) -> None:  # type: ignore[no-untyped-def]
-    await make_campaign(database, "a")
-    await set_schedule(database, "a", "0 3 * * *", "C42")
-    fired = asyncio.Event()
-    calls: list[tuple[str, str | None]] = []
-
-    async def retrain(campaign: str, channel: str | None) -> None:
-        calls.append((campaign, channel))
-        fired.set()
-
-    scheduler = CampaignScheduler(database, retrain)
+    context = JobContext(database, tmp_path, clock=Clock(at("2026-12-01 12:00")))
+    runner = JobRunner(context, {**job_kinds(), "expire-leases": slow}, name="serving")
+    scheduler = Scheduler(database, runner, tick_seconds=0.05)
     await scheduler.start()
-    try:
-        scheduler.scheduler.modify_job(job_id("a"), next_run_time=datetime.now(UTC))
-        await asyncio.wait_for(fired.wait(), timeout=10)
-    finally:
-        scheduler.shutdown()
-    assert calls == [("a", "C42")]
+    context.clock.advance(minutes=1)  # type: ignore[attr-defined]
+    await asyncio.wait_for(started.wait(), 10)
+    await scheduler.stop()
+    async with database.session() as session:
+        async with session.begin():
+            [run] = (await session.exec(select(JobRun).where(JobRun.job == "expire-leases"))).all()
+            job = await session.get(Job, "expire-leases")
+        held = await lease.holder_of(session)
+    assert run.state == "interrupted" and run.finished_at is not None and job.last_outcome == "interrupted"
+    assert held is not None and held.expires_at < context.clock()  # free for another process at once
 
 
-async def test_stale_leases_are_swept(database) -> None:  # type: ignore[no-untyped-def]
+async def test_stale_leases_are_swept_by_their_job(database: Database, tmp_path: Path) -> None:
     await make_campaign(database, "a", lease_minutes=1)
     labeler = await ready_labeler(database, "a")
     async with database.session() as session:
         card = await next_card(session, labeler, "a", now=datetime.now(UTC) - timedelta(minutes=5))
     assert card is not None
-    await CampaignScheduler(database, lambda c, ch: asyncio.sleep(0)).sweep_leases()
+    runner = JobRunner(JobContext(database, tmp_path), job_kinds())
+    run = await runner.run_now("expire-leases")
     async with database.session() as session:
         assignment = await session.get(Assignment, card.assignment_id)
-    assert assignment.state == "expired"
+    assert assignment.state == "expired" and run.message == "1 stale leases expired"
 
 
 @pytest.mark.parametrize("cron", ["every night", "61 * * * *"])
@@ -108,3 +84,29 @@ def test_a_rerun_create_sets_the_schedule_and_channel(home: Path, tmp_path: Path
     assert "retrain schedule set to '0 4 * * *'" in again.stdout
     shown = runner.invoke(app, ["campaign", "show", "c", "--json"]).stdout
     assert '"retrain_schedule": "0 4 * * *"' in shown and '"announcement_channel": "C9"' in shown
+
+
+@pytest.mark.parametrize(("option", "value", "field"), [
+    ("--retrain-every", "0", "retrain-every"), ("--remind-after", "-1", "remind-after"),
+    ("--quiet-hours", "22-25", "quiet-hours"), ("--quiet-hours", "night", "quiet-hours"),
+    ("--quiet-timezone", "Mars/Olympus", "quiet-timezone")])
+def test_bad_job_settings_are_refused_in_one_line(home: Path, tmp_path: Path, option: str, value: str,
+                                                  field: str) -> None:
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"prompt": "a"}\n')
+    result = CliRunner().invoke(app, ["campaign", "create", "c", "--prompts", str(prompts), "--criterion", "h",
+                                      option, value])
+    assert result.exit_code == 2
+    assert f"field '{field}'" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_job_settings_are_stored_and_shown(home: Path, tmp_path: Path) -> None:
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"prompt": "a"}\n')
+    args = ["campaign", "create", "c", "--prompts", str(prompts), "--criterion", "h"]
+    assert CliRunner().invoke(app, [*args, "--retrain-every", "40", "--remind-after", "48"]).exit_code == 0
+    again = CliRunner().invoke(app, [*args, "--quiet-hours", "21-7", "--quiet-timezone", "Asia/Tokyo"])
+    assert again.exit_code == 0 and "quiet hours set to '21-7'" in again.stdout
+    shown = json.loads(CliRunner().invoke(app, ["campaign", "show", "c", "--json"]).stdout)
+    assert (shown["retrain_every"], shown["remind_after_hours"], shown["quiet_hours"]) == (40, 48,
+                                                                                          "21-7 Asia/Tokyo")

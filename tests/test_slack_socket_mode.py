@@ -45,6 +45,6 @@ async def test_socket_mode_serves_commands_and_clicks_without_a_public_url(sqlit
         await emulator.wait_for(lambda: len(emulator.socket_acks) == 2)
     finally:
         await socket.stop()
-        deps.close()
+        await deps.close()
         await database.dispose()
         await emulator.stop()

@@ -18,7 +18,7 @@ from storage.migrate import alembic_config, current_revision, upgrade
 from storage.models import Campaign, Completion, Item, Labeler, Prompt
 
 TABLES = {"campaign", "prompt", "completion", "item", "labeler", "enrollment", "assignment", "ranking",
-          "comparison", "consensus", "rewardmodelversion"}
+          "comparison", "consensus", "rewardmodelversion", "job", "jobrun", "runnerlease"}
 
 
 def test_upgrade_creates_every_table_and_is_safe_to_run_twice(db_url: str) -> None:

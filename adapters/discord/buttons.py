@@ -31,7 +31,7 @@ class ActionItem(discord.ui.DynamicItem[discord.ui.Item[Any]], template=PATTERN)
         return cls(item)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        values = list((interaction.data or {}).get("values", []))  # type: ignore[union-attr]
+        values = list((interaction.data or {}).get("values", []))
         await interaction.client.press(interaction, self.custom_id, values)  # type: ignore[attr-defined]
 
 

@@ -40,7 +40,8 @@ def build_client(settings: Settings, database: Database, jobs: LongJobs) -> Crow
     client = CrowdrankClient(database)
     client.conversation = Conversation(database, platform=PLATFORM, limits=LIMITS,
                                        managers=Managers(role=settings.discord_manager_role or None), jobs=jobs,
-                                       announcer=client.announcer, channel_of=channel_of)
+                                       channel_of=channel_of)
+    jobs.context.announcers[PLATFORM] = client.announcer
     return client
 
 

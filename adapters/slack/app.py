@@ -22,6 +22,7 @@ from bot.chat.people import Managers
 from bot.chat.views import Limits
 from bot.database import Database
 from bot.errors import InputError
+from bot.jobs.context import JobContext
 from bot.settings import Settings
 
 RATE_LIMIT_RETRIES = 5
@@ -35,8 +36,8 @@ class SlackBot:
     announcer: SlackAnnouncer
     jobs: LongJobs
 
-    def close(self) -> None:
-        self.jobs.close()
+    async def close(self) -> None:
+        await self.jobs.close()
 
 
 def configure_client(client: AsyncWebClient, settings: Settings) -> AsyncWebClient:
@@ -44,6 +45,11 @@ def configure_client(client: AsyncWebClient, settings: Settings) -> AsyncWebClie
     client.base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
     return client
+
+
+def standalone_announcer(settings: Settings) -> SlackAnnouncer:
+    """An announcer without an app, for jobs run from the command line."""
+    return SlackAnnouncer(configure_client(AsyncWebClient(token=settings.slack_bot_token), settings))
 
 
 def parse_managers(value: str) -> frozenset[str]:
@@ -66,9 +72,10 @@ def build_app(settings: Settings, database: Database, jobs: LongJobs | None = No
     )
     configure_client(app.client, settings)
     announcer = SlackAnnouncer(app.client)
-    jobs = jobs or LongJobs(database.url, settings.home)
+    jobs = jobs or LongJobs(JobContext(database, settings.home))
+    jobs.context.announcers[listeners.PLATFORM] = announcer
     conversation = Conversation(database, platform=listeners.PLATFORM, limits=Limits(CUT_AT),
                                 managers=Managers(user_ids=parse_managers(settings.slack_managers)), jobs=jobs,
-                                announcer=announcer, channel_of=listeners.channel_of)
+                                channel_of=listeners.channel_of)
     listeners.register(app, conversation)
     return app, SlackBot(conversation, announcer, jobs)

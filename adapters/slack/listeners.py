@@ -57,7 +57,7 @@ def who(client: AsyncWebClient, team: str, user: str) -> Who:
         profile = (await client.users_info(user=user)).get("user") or {}
         return Details(display_name=profile.get("real_name") or (profile.get("profile") or {}).get("display_name"),
                        suggested_region=region_for_tz(profile.get("tz")),
-                       admin=bool(profile.get("is_admin") or profile.get("is_owner")))
+                       admin=bool(profile.get("is_admin") or profile.get("is_owner")), tz=profile.get("tz"))
 
     return Who(PLATFORM, team, user, details=details)
 

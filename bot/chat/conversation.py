@@ -10,6 +10,7 @@ must survive a restart — that a re-sent click changes nothing — is in the da
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shlex
 import unicodedata
 from collections import OrderedDict
@@ -19,11 +20,10 @@ from weakref import WeakValueDictionary
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import assignment, campaigns, labelers, ranking_session
+from bot import assignment, campaigns, labelers, ranking_session, reminders
 from bot.cards import Card
 from bot.chat import messages
 from bot.chat.actions import Action, BadAction, parse
-from bot.chat.announcer import Announcer
 from bot.chat.cards import card_view
 from bot.chat.catalog import N_, _, error_text, use_locale
 from bot.chat.long_jobs import LongJobs
@@ -79,13 +79,13 @@ def private(view: Notice | GuidelinesView | FullText | SkipForm) -> Reply:
 
 class Conversation:
     def __init__(self, database: Database, *, platform: str, limits: Limits, managers: Managers = Managers(),
-                 jobs: LongJobs | None = None, announcer: Announcer | None = None,
+                 jobs: LongJobs | None = None,
                  channel_of: Callable[[str], str | None] = lambda word: word or None,
                  throttle: Throttle | None = None) -> None:
         """`channel_of` reads a channel the way the platform writes one in a command (`<#C0123|name>` on Slack),
         None when the word is not a channel."""
         self.database, self.platform, self.limits, self.managers = database, platform, limits, managers
-        self.jobs, self.announcer, self.channel_of = jobs, announcer, channel_of
+        self.jobs, self.channel_of = jobs, channel_of
         self.throttle = throttle or Throttle()
         self._labelers: dict[tuple[str, str, str], int] = {}
         self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
@@ -278,6 +278,13 @@ class Conversation:
             name = await campaigns.campaign_name(session, action.target)
         if action.verb in ("join", "next"):
             return await self._next_step(await self._register(who), name)
+        if action.verb == "remind-off":
+            labeler = await self._known(who)
+            if labeler is not None:
+                async with self.database.session() as session:
+                    await reminders.opt_out(session, labeler)
+            return [private(Notice(_("Done: crowdrank will send you no more reminders. Your cards stay available "
+                                     "with `/crowdrank rank`.")))]
         labeler = await self._register(who)
         async with self.database.session() as session:
             if action.verb == "consent":
@@ -332,6 +339,9 @@ class Conversation:
             labeler = await labelers.register_labeler(
                 session, *who.key, display_name=details.display_name if with_name else None,
                 suggested_region=details.suggested_region)
+            if details.tz and labeler.tz != details.tz:
+                with contextlib.suppress(InputError):  # a zone this machine does not know: quiet hours fall back
+                    await reminders.record_timezone(session, labeler.id or 0, details.tz)
         self._labelers[who.key] = labeler.id or 0
         return labeler.id or 0
 
@@ -388,13 +398,13 @@ class Conversation:
         if verb == "guidelines":
             return [private(messages.guidelines_view(campaign.name, campaign.guidelines,
                                                      campaign.guidelines_version))]
-        if self.jobs is None or self.announcer is None or not here:
+        if self.jobs is None or not here:
             raise StateError(N_("long jobs are not available here; use the command line (`crowdrank {verb}`)"),
                              verb=verb)
         if verb == "retrain":
-            self.jobs.start_retrain(self.announcer, here, campaign.name)
+            self.jobs.start_retrain(f"{self.platform}:{here}", campaign.name)
             return [private(Notice(_("Retraining the reward model on **{campaign}** started; I will post the result "
                                      "here.", campaign=campaign.name)))]
-        self.jobs.start_report(self.announcer, here, campaign.name)
+        self.jobs.start_report(f"{self.platform}:{here}", campaign.name)
         return [private(Notice(_("Building the report for **{campaign}**; the files will appear here.",
                                  campaign=campaign.name)))]

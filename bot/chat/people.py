@@ -24,6 +24,7 @@ class Details:
     suggested_region: str | None = None
     admin: bool = False
     roles: frozenset[str] = frozenset()
+    tz: str | None = None  # an IANA zone, when the platform knows it: reminders keep to the person's quiet hours
 
 
 async def _no_details() -> Details:

@@ -48,14 +48,23 @@ def register(app: typer.Typer) -> None:
         retrain: Annotated[str | None, typer.Option(
             help="Retrain the reward model on this UTC crontab schedule while `crowdrank serve` runs, "
                  "e.g. '0 3 * * *'.")] = None,
+        retrain_every: Annotated[int | None, typer.Option(
+            help="Also retrain once this many new rankings arrived since the last retrain.")] = None,
         announce: Annotated[str | None, typer.Option(
-            help="Chat channel id where retraining summaries are posted.")] = None,
+            help="Chat channel for retraining announcements and the daily digest, e.g. slack:C0123.")] = None,
+        remind_after: Annotated[int | None, typer.Option(
+            help="Nudge a labeler idle this many hours (at most once a day, never at night).")] = None,
+        quiet_hours: Annotated[str | None, typer.Option(
+            help="No nudges in this window, e.g. 22-8, for labelers whose time zone is unknown.")] = None,
+        quiet_timezone: Annotated[str | None, typer.Option(
+            help="Time zone of --quiet-hours, e.g. Europe/Paris (default UTC).")] = None,
     ) -> None:
         """Create a campaign from a prompt file (re-running it adds only what is new)."""
         spec = campaigns.CampaignSpec(
             name=name, criterion=criterion, k=k, votes=votes, regions=parse_regions(regions),
             guidelines=read_guidelines(guidelines), quota_policy=quota, lease_minutes=lease_minutes,
-            retrain_schedule=retrain, announcement_channel=announce)
+            retrain_schedule=retrain, announcement_channel=announce, retrain_every=retrain_every,
+            remind_after_hours=remind_after, quiet_hours=quiet_hours, quiet_timezone=quiet_timezone)
         spec.validate()
         prompt_records = read_prompts(prompts)
         completion_records = read_completions(completions, k) if completions else None

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from bot import labelers, quality
+from bot import labelers, quality, reminders
 from bot.database import Database, run
 from bot.errors import InputError
 
@@ -30,18 +30,21 @@ def register(app: typer.Typer) -> None:
         campaign: Annotated[str, typer.Argument(help="Campaign name.")],
         threshold: Annotated[float, typer.Option(help="Trust below this is flagged.")] = quality.TRUST_THRESHOLD,
     ) -> None:
-        """Recompute trust for a campaign's labelers and list them; low-trust labelers are flagged."""
+        """Recompute trust for a campaign's labelers and list them; low-trust labelers are flagged, and who asked
+        for no more reminders is shown."""
 
-        async def work(database: Database) -> list[quality.LabelerQuality]:
+        async def work(database: Database) -> tuple[list[quality.LabelerQuality], list[str]]:
             async with database.session() as session:
-                return await quality.assess_campaign(session, campaign, threshold=threshold)
+                rows = await quality.assess_campaign(session, campaign, threshold=threshold)
+                return rows, await reminders.opted_out(session, campaign)
 
-        rows = run(work)
+        rows, silenced = run(work)
+        off = f"{len(silenced)} asked for no more reminders" + (f": {', '.join(silenced)}" if silenced else "")
         if not rows:
-            typer.echo(f"no rankings in {campaign!r} yet")
+            typer.echo(f"no rankings in {campaign!r} yet; {off}")
             return
         typer.echo(f"{'labeler':<18} {'region':<18} {'rankings':>8} {'gold':>6} {'agree':>6} {'fast':>5} "
-                   f"{'trust':>6}")
+                   f"{'trust':>6} {'reminders':>9}")
         for row in sorted(rows, key=lambda r: (r.trust is None, r.trust or 0.0)):
             typer.echo(f"{row.pseudonym:<18} {(row.region or '-')[:18]:<18} {row.rankings:>8} "
                        f"{_fmt(row.gold_accuracy):>6} {_fmt(row.agreement):>6} {row.too_fast:>5.0%} "
@@ -49,6 +52,7 @@ def register(app: typer.Typer) -> None:
         flagged = [row.pseudonym for row in rows if row.flagged]
         typer.echo(f"{len(flagged)} of {len(rows)} labelers under trust {threshold:g}"
                    + (f": {', '.join(flagged)}" if flagged else ""))
+        typer.echo(off)
 
     @group.command("forget")
     def forget(

@@ -1,22 +1,39 @@
 """`crowdrank serve --slack [--port N] [--discord]`: run the Slack bot (HTTP on /slack/events, or Socket Mode when
 SLACK_APP_TOKEN is set), the Discord bot (gateway, DISCORD_TOKEN), or both in one process over one database and
-one scheduler. `crowdrank serve --reward-model [--model NAME|active]`: the reward model service for RL trainers
-(trainer/serving/). This is the one wiring point that knows every adapter; they are imported inside the command."""
+one job runner. `crowdrank serve --reward-model [--model NAME|active]`: the reward model service for RL trainers
+(trainer/serving/).
+
+This is the one wiring point that knows every adapter; they are imported inside the command. At start it prints one
+health line (database, adapters, jobs and their next runs). On SIGTERM or SIGINT it stops taking requests, lets
+in-flight clicks finish, records the running job as interrupted, gives the job lease up and exits 0.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Annotated
+import logging
+import signal
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from sqlalchemy.engine import make_url
+from sqlmodel import col, select
 
+from bot.database import Database
 from bot.errors import InputError
+from bot.jobs.runner import JobRunner
+from storage.models import Job
 
 if TYPE_CHECKING:
     from bot.chat.announcer import Announcer
     from bot.chat.long_jobs import LongJobs
-    from bot.database import Database
     from bot.settings import Settings
+
+GRACE_SECONDS = 10.0  # in-flight clicks get this long to finish after the server stops taking requests
+log = logging.getLogger("crowdrank.serve")
+Serve = Callable[[], Coroutine[Any, Any, None]]
+Platform = tuple[str, Serve, Serve]  # (where, serve until stopped, stop)
 
 
 def register(app: typer.Typer) -> None:
@@ -34,8 +51,9 @@ def register(app: typer.Typer) -> None:
                                                 "retrains change it), a version name or a model folder.")]
         = "active",
     ) -> None:
-        """Run a chat bot until interrupted (Ctrl-C), with the scheduled jobs: each campaign's retrain schedule
-        and the expiry of stale card leases."""
+        """Run the chat bots until SIGTERM or Ctrl-C, with the jobs (retraining, digests, reminders, lease
+        expiry); with several processes on one PostgreSQL database, one of them runs the jobs. Or, with
+        --reward-model, the reward model service."""
         if reward_model:
             _serve_reward_model(host, port or 8000, model)
             return
@@ -43,6 +61,16 @@ def register(app: typer.Typer) -> None:
             raise InputError("choose what to serve: --slack, --discord (or both), or --reward-model",
                              field="--slack")
         asyncio.run(_serve(host, port or 3000, slack=slack, discord=discord))
+
+
+def command_line_announcers(settings: Settings) -> dict[str, Announcer]:
+    """The platforms a job run from the command line can post to (`crowdrank jobs run`): Slack when its token is
+    set. (A Discord announcer needs a gateway connection, which only `serve` keeps.)"""
+    if not settings.slack_bot_token:
+        return {}
+    from adapters.slack.app import standalone_announcer
+
+    return {"slack": standalone_announcer(settings)}
 
 
 def _serve_reward_model(host: str, port: int, model: str) -> None:
@@ -56,57 +84,92 @@ def _serve_reward_model(host: str, port: int, model: str) -> None:
     serve(build_service(model, home=settings.home, url=settings.resolved_database_url), host, port)
 
 
+async def health_line(database: Database, adapters: str, runner: JobRunner) -> str:
+    """One line a person or a probe reads at start: database, adapters, jobs and their next runs."""
+    from storage.migrate import current_revision
+
+    url = make_url(database.url)
+    revision = await asyncio.to_thread(current_revision, database.url)
+    async with database.session() as session:
+        jobs = (await session.exec(select(Job).order_by(col(Job.name)))).all()
+    listed = ", ".join(f"{job.name} next {job.next_run_at:%Y-%m-%d %H:%M}Z" if job.next_run_at
+                       else f"{job.name} on {job.trigger}" for job in jobs) or "none"
+    role = "this process runs them" if runner.holding else "another process runs them"
+    return (f"crowdrank serve: database {url.get_backend_name()} {url.render_as_string(hide_password=True)} "
+            f"(schema {revision}); adapters: {adapters}; jobs ({role}): {listed}")
+
+
+def _on_stop_signals(stopping: asyncio.Event) -> None:
+    """SIGTERM/SIGINT set `stopping`. Installed with `signal.signal`, not the loop's handlers: uvicorn swaps in its
+    own while it serves and, once it stopped, restores these and re-raises the signal to them."""
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: loop.call_soon_threadsafe(stopping.set))
+
 async def _serve(host: str, port: int, *, slack: bool, discord: bool) -> None:
-    from bot.chat.announcer import split_channel
     from bot.chat.long_jobs import LongJobs
-    from bot.database import Database
-    from bot.scheduler import CampaignScheduler
+    from bot.jobs import job_kinds
+    from bot.jobs.context import JobContext
+    from bot.scheduler import Scheduler
     from bot.settings import get_settings
 
     settings = get_settings()
     database = Database.from_settings(settings)
     await asyncio.to_thread(database.upgrade)
-    jobs = LongJobs(database.url, settings.home)  # one worker process, whichever platform asks
-    announcers: dict[str, Announcer] = {}
-    platforms = []
+    context = JobContext(database, settings.home)  # each adapter adds its announcer
+    jobs = LongJobs(context)
+    platforms: list[Platform] = []
     if slack:
-        platforms.append(_slack(settings, database, jobs, host, port, announcers))
+        platforms.append(_slack(settings, database, jobs, host, port))
     if discord:
         from adapters.discord.serve import build_client, run_client
 
         client = build_client(settings, database, jobs)
-        announcers["discord"] = client.announcer
-        platforms.append(run_client(client, settings.discord_token or ""))
-
-    async def retrain(campaign: str, channel: str | None) -> None:
-        """A coroutine function, so APScheduler awaits it on the loop (a lambda returning a coroutine was run in a
-        thread and never awaited). `slack:C0123` / `discord:9876` picks the platform; a bare id the first one."""
-        if channel:
-            platform, where = split_channel(channel)
-            announcer = announcers.get(platform) if platform else next(iter(announcers.values()), None)
-            if announcer is not None:
-                jobs.start_retrain(announcer, where, campaign)
-
-    scheduler = CampaignScheduler(database, retrain)
-    await scheduler.start()
+        platforms.append(("discord (gateway)", lambda: run_client(client, settings.discord_token or ""),
+                          client.close))
+    runner = JobRunner(context, job_kinds())
+    scheduler = Scheduler(database, runner)
+    stopping = asyncio.Event()
+    _on_stop_signals(stopping)
+    waiting = asyncio.get_running_loop().create_task(stopping.wait())
     try:
-        await asyncio.gather(*platforms)
+        await scheduler.start()
+        typer.echo(await health_line(database, ", ".join(where for where, _, _ in platforms), runner))
+        logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        logging.getLogger("crowdrank").setLevel(logging.INFO)
+        serving = [asyncio.get_running_loop().create_task(serve()) for _, serve, _ in platforms]
+        await asyncio.wait({*serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        for (_, _, stop), task in zip(platforms, serving, strict=True):
+            if not task.done():
+                await stop()
+        for task in serving:
+            await task  # a platform that failed says why
     finally:
-        scheduler.shutdown()
-        jobs.close()
+        waiting.cancel()
+        await scheduler.stop()
+        await _finish_in_flight()
+        await jobs.close()
         await database.dispose()
+    log.info("stopped")
 
 
-async def _slack(settings: Settings, database: Database, jobs: LongJobs, host: str, port: int,
-                 announcers: dict[str, Announcer]) -> None:
+def _slack(settings: Settings, database: Database, jobs: LongJobs, host: str, port: int) -> Platform:
     from adapters.slack.app import build_app
     from adapters.slack.server import SlackHttpServer, SlackSocketMode
 
-    app, bot = build_app(settings, database, jobs)
-    announcers["slack"] = bot.announcer
+    app, _bot = build_app(settings, database, jobs)
+    server: SlackSocketMode | SlackHttpServer
     if settings.slack_app_token:
-        typer.echo("crowdrank: Slack bot in Socket Mode")
-        await SlackSocketMode(app, settings.slack_app_token).serve_forever()
+        server, where = SlackSocketMode(app, settings.slack_app_token), "slack (Socket Mode)"
     else:
-        typer.echo(f"crowdrank: Slack bot on http://{host}:{port}/slack/events")
-        await SlackHttpServer(app, host=host, port=port).serve_forever()
+        server, where = SlackHttpServer(app, host=host, port=port), f"slack (http://{host}:{port}/slack/events)"
+    return where, server.serve_forever, server.stop
+
+
+async def _finish_in_flight() -> None:
+    """Let work the server already accepted (a click stored after its ack, a Slack update) finish."""
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    if others:
+        _, late = await asyncio.wait(others, timeout=GRACE_SECONDS)
+        for task in late:
+            task.cancel()
