@@ -184,6 +184,7 @@ async def _open_assignment(session: AsyncSession, campaign: Campaign, labeler: L
             Assignment.item_id == item_id, Assignment.labeler_id == labeler.id))).one()
         assignment.state, assignment.closed_at = "open", None
         assignment.region, assignment.expires_at, assignment.first_shown_at = labeler.region, expires_at, now
+        assignment.message_ref = None  # its old message shows it expired; the re-opened card is a new message
     else:
         rng.shuffle(completion_ids)
         assignment = Assignment(campaign_id=campaign.id, item_id=item_id, labeler_id=labeler.id,

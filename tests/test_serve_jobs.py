@@ -57,7 +57,7 @@ async def test_serve_runs_a_due_retrain_announces_it_and_stops_cleanly_on_sigter
 
         [text] = await emulator.wait_for(announced, timeout=180)
         [version] = list_versions(url)
-        assert version.active and text.startswith(f"Reward model {version.name} trained on pairs-test from ")
+        assert version.active and text.startswith(f"Reward model *{version.name}* trained on *pairs-test* from ")
         [message] = [m for m in emulator.channel_messages("C0ANNOUNCE") if m.text == text]
         assert message.blocks[0]["text"]["text"].startswith(f"Reward model *{version.name}* trained on *pairs-test*")
     finally:

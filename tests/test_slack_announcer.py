@@ -33,7 +33,7 @@ async def test_notices_are_posted_as_mrkdwn_with_buttons_and_nudges_go_to_the_dm
         report = tmp_path / "report.html"
         report.write_text("<html></html>")
         await announcer.announce("C0MANAGERS", nudge_notice("c", 1), [report])
-        assert emulator.channel_messages("C0MANAGERS")[0].text.startswith("Hello! Cards are waiting for you in c.")
-        assert len(emulator.calls_to("files.completeUploadExternal")) == 1
+        (upload,) = emulator.calls_to("files.completeUploadExternal")  # the notice is the files' comment
+        assert upload.args["initial_comment"].startswith("Hello! Cards are waiting for you in *c*.")
     finally:
         await emulator.stop()

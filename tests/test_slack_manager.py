@@ -102,7 +102,8 @@ async def test_retrain_runs_in_the_worker_and_reports_back_to_the_channel(rig: R
     posted = await rig.emulator.wait_for(lambda: [c for c in rig.emulator.calls_to("chat.postMessage")
                                                   if c.args["channel"] == "C0MANAGERS"], timeout=90)
     # the worker's StateError (no rankings yet) comes back across the process boundary as its one line
-    assert posted[0].args["text"].startswith(":no_entry: retraining on hot-house failed: ")
+    assert posted[0].args["text"].startswith(":no_entry: Retraining on *hot-house* failed: ")
+    assert "no rankings yet" in posted[0].args["text"] and "active reward model is unchanged" in posted[0].args["text"]
     assert "Traceback" not in posted[0].args["text"]
 
 
@@ -120,5 +121,6 @@ async def test_retrain_trains_a_reward_model_and_posts_its_metrics(rig: Rig) -> 
     posted = await rig.emulator.wait_for(lambda: [c for c in rig.emulator.calls_to("chat.postMessage")
                                                   if c.args["channel"] == "C0MANAGERS"], timeout=110)
     text = posted[0].args["text"]
-    assert text.startswith("Reward model *rm-0001* trained on *hot-house*: validation accuracy ")
-    assert re.search(r"± \d\.\d{3} on \d+ pairs; now active\. first accepted version", text)
+    assert text.startswith("Reward model *rm-0001* trained on *hot-house* from ")
+    assert re.search(r"from \d+ pairs: validation accuracy \d\.\d+ \(previous version none", text)
+    assert "It is now the active version." in text
