@@ -1,9 +1,11 @@
 """The one wiring point of the Discord adapter: settings → discord.py endpoints → client → conversation.
-`crowdrank serve --discord` calls `build_client` and awaits `client.start(token)`."""
+`crowdrank serve --discord` calls `build_client`, then awaits `run_client`."""
 
 from __future__ import annotations
 
 import re
+
+import discord
 
 from adapters.discord.client import PLATFORM, CrowdrankClient
 from adapters.discord.endpoints import point_at
@@ -17,7 +19,7 @@ from bot.database import Database
 from bot.errors import InputError
 from bot.settings import Settings
 
-__all__ = ["build_client", "channel_of", "LIMITS"]
+__all__ = ["build_client", "run_client", "channel_of", "LIMITS"]
 
 LIMITS = Limits(CARD_TEXT, escaped_length, total=CARD_TEXTS)
 CHANNEL = re.compile(r"^<#(\d{15,20})>$|^(\d{15,20})$")
@@ -39,3 +41,12 @@ def build_client(settings: Settings, database: Database, jobs: LongJobs) -> Crow
                                        managers=Managers(role=settings.discord_manager_role or None), jobs=jobs,
                                        announcer=client.announcer, channel_of=channel_of)
     return client
+
+
+async def run_client(client: CrowdrankClient, token: str) -> None:
+    """Connect and serve until cancelled (discord.py's own log lines go to stderr, as `Client.run` would do)."""
+    discord.utils.setup_logging()
+    try:
+        await client.start(token)
+    finally:
+        await client.close()

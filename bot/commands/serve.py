@@ -13,7 +13,6 @@ import typer
 from bot.errors import InputError
 
 if TYPE_CHECKING:
-    from adapters.discord.client import CrowdrankClient
     from bot.chat.announcer import Announcer
     from bot.chat.long_jobs import LongJobs
     from bot.database import Database
@@ -52,11 +51,12 @@ async def _serve(host: str, port: int, *, slack: bool, discord: bool) -> None:
     if slack:
         platforms.append(_slack(settings, database, jobs, host, port, announcers))
     if discord:
-        from adapters.discord.serve import build_client
+        from adapters.discord.serve import build_client, run_client
 
         client = build_client(settings, database, jobs)
         announcers["discord"] = client.announcer
-        platforms.append(_discord(client, settings.discord_token or ""))
+        typer.echo("crowdrank: Discord bot connecting to the gateway")
+        platforms.append(run_client(client, settings.discord_token or ""))
 
     async def retrain(campaign: str, channel: str | None) -> None:
         """A coroutine function, so APScheduler awaits it on the loop (a lambda returning a coroutine was run in a
@@ -90,14 +90,3 @@ async def _slack(settings: Settings, database: Database, jobs: LongJobs, host: s
     else:
         typer.echo(f"crowdrank: Slack bot on http://{host}:{port}/slack/events")
         await SlackHttpServer(app, host=host, port=port).serve_forever()
-
-
-async def _discord(client: CrowdrankClient, token: str) -> None:
-    import discord
-
-    discord.utils.setup_logging()
-    typer.echo("crowdrank: Discord bot connecting to the gateway")
-    try:
-        await client.start(token)
-    finally:
-        await client.close()
