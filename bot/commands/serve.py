@@ -1,7 +1,7 @@
 """`crowdrank serve --slack [--port N] [--discord]`: run the Slack bot (HTTP on /slack/events, or Socket Mode when
 SLACK_APP_TOKEN is set), the Discord bot (gateway, DISCORD_TOKEN), or both in one process over one database and
-one scheduler. The adapters are imported inside the command: `bot/` never imports slack_bolt or discord at module
-level."""
+one scheduler. This is the one wiring point that knows the adapters; each is imported inside the command, and
+`bot/` itself never imports slack_bolt or discord."""
 
 from __future__ import annotations
 
