@@ -251,3 +251,15 @@ async def test_a_click_that_waits_on_the_database_is_deferred_then_edited(rig: R
     await rig.emulator.wait_for(lambda: len(card.history) > versions)
     assert order_of(card) == "A" and click.response_delay is not None and click.response_delay < 3
     assert rig.emulator.calls_to("PATCH", rf"/webhooks/{rig.emulator.app_id}/{click.token}/messages/@original")
+
+
+async def test_asking_for_a_card_again_redraws_the_one_already_out(rig: Rig) -> None:
+    ola = rig.emulator.add_member("Ola")
+    card = await rig.onboard(ola)
+    await rig.press(ola, card, r"rank:\d+:1$")
+    versions = len(card.history)
+    asked = await rig.emulator.answered(await rig.emulator.slash(ola, "crowdrank rank", campaign=CAMPAIGN))
+    assert asked.response == 4  # the private "your card is in your DMs"
+    await rig.emulator.wait_for(lambda: len(card.history) > versions)  # edited where it is, over REST
+    assert order_of(card) == "B" and len([m for m in rig.emulator.seen_by(ola) if "rank:" in str(m.custom_ids())]) == 1
+    assert rig.emulator.calls_to("PATCH", rf"/channels/{card.channel_id}/messages/{card.id}")
