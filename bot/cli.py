@@ -68,5 +68,5 @@ def main() -> None:
     sys.exit(app())  # pragma: no cover
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # `python -m bot.cli`, e.g. under `accelerate launch -m bot.cli train ...`
     main()

@@ -10,7 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bot.errors import InputError, StateError
-from trainer.backbone import DEFAULT_NAME, load_reward_model, pick_device, resolve_backbone
+from trainer.backbone import DEFAULT_NAME, load_reward_model, resolve_backbone
+from trainer.distributed import launched_ranks
 from trainer.model import build_groups
 from trainer.pair_files import read_pairs
 from trainer.pairs import campaign_id, export_pairs, read_connection
@@ -31,9 +32,11 @@ def file_digest(path: Path) -> str:
 def train_reward_model(url: str, home: Path | str, *, campaign: str | None = None, pairs: Path | str | None = None,
                        config: TrainConfig | None = None, tolerance: float = DEFAULT_TOLERANCE,
                        min_trust: float | None = None, device: str | None = None,
-                       progress: bool = True) -> VersionInfo:
+                       progress: bool = True) -> VersionInfo | None:
     """Train on a campaign's raw pairs (exported to a temporary file first) or on a pair file; register the
-    result as a new version (active only if it is not worse than the active one by more than `tolerance`)."""
+    result as a new version (active only if it is not worse than the active one by more than `tolerance`).
+    Under `accelerate launch` every process trains its share and the main one registers the version; the
+    others return None."""
     if (campaign is None) == (pairs is None):
         raise InputError("give a campaign or a pair file, not both and not neither", field="pairs")
     if not 0.0 <= tolerance <= 1.0:
@@ -59,16 +62,19 @@ def train_reward_model(url: str, home: Path | str, *, campaign: str | None = Non
     if not groups:
         raise StateError("no pairs with a preference to train on")
     train_groups, val_groups = split_by_prompt(groups, config.validation_fraction, config.seed)
-    device = pick_device(device)
+    ranks = launched_ranks(device)
+    device = ranks.device
     model, tokenizer = load_reward_model(backbone_path, device)
     run_key = hashlib.sha256(f"{data['sha256']} {sorted(asdict(config).items())}".encode()).hexdigest()[:16]
     checkpoint = home / "reward_models" / ".checkpoints" / f"{run_key}.pt"  # same data and settings: resume
     metrics = train(model, tokenizer, train_groups, val_groups, config, device=device, checkpoint=checkpoint,
-                    progress=progress)
+                    progress=progress, ranks=ranks)
+    if not ranks.main:
+        return None
     backbone = DEFAULT_NAME if config.backbone == "default" else str(backbone_path.resolve())
     version = register_version(url, home, model.cpu(), tokenizer, backbone=backbone, metrics=metrics, data=data,
-                               settings={**asdict(config), "device": device}, campaign_id=campaign_key,
-                               tolerance=tolerance)
+                               settings={**asdict(config), "device": device, "processes": ranks.world},
+                               campaign_id=campaign_key, tolerance=tolerance)
     checkpoint.unlink(missing_ok=True)
     return version
 

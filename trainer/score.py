@@ -72,11 +72,17 @@ class RewardModel:
 
     @torch.no_grad()
     def score_rows(self, prompts: list[str], completions: list[str], batch_size: int = 32) -> list[float]:
-        scores: list[float] = []
-        for start in range(0, len(completions), batch_size):
-            inputs = tokenize(self.tokenizer, prompts[start:start + batch_size],
-                              completions[start:start + batch_size], self.max_length)
-            scores += rewards(self.model, {k: v.to(self.device) for k, v in inputs.items()}).tolist()
+        """One reward per (prompt, completion) row, in the order given; rows of similar length are batched
+        together, so a batch pads little."""
+        order = sorted(range(len(completions)), key=lambda i: len(prompts[i]) + len(completions[i]))
+        scores = [0.0] * len(completions)
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            inputs = tokenize(self.tokenizer, [prompts[i] for i in rows], [completions[i] for i in rows],
+                              self.max_length)
+            for row, score in zip(rows, rewards(self.model, {k: v.to(self.device) for k, v in inputs.items()}),
+                                  strict=True):
+                scores[row] = float(score)
         return scores
 
     def accuracy(self, pair_file: str | Path, batch_size: int = 32) -> Accuracy:

@@ -1,7 +1,8 @@
 """One readable training loop for the reward model: split by prompt, grouped batches, AdamW with a linear
 schedule, a progress bar, a checkpoint (config, step, optimizer) after every epoch, and validation metrics.
 
-Deterministic on CPU for a given seed: torch's RNG and the batch order both come from `config.seed`.
+Deterministic on CPU for a given seed: torch's RNG and the batch order both come from `config.seed`. Under
+`accelerate launch` each process takes its share of every step's prompts (trainer/distributed.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from bot.errors import InputError, StateError
+from trainer.distributed import Ranks
 from trainer.model import PromptGroup, collate, grouped_loss
 
 
@@ -90,23 +92,27 @@ def evaluate(model, tokenizer, groups: Sequence[PromptGroup], config: TrainConfi
 
 def train(model, tokenizer, train_groups: Sequence[PromptGroup], val_groups: Sequence[PromptGroup],
           config: TrainConfig, *, device: str = "cpu", checkpoint: Path | None = None,
-          progress: bool = True, on_step: Callable[[int, int], None] | None = None) -> dict:
+          progress: bool = True, on_step: Callable[[int, int], None] | None = None,
+          ranks: Ranks | None = None) -> dict:
     """Train in place; returns metrics (validation accuracy and loss, steps, pairs seen, seconds).
-    `on_step(step, pairs)` is called after every optimizer step (benchmarks time the steps with it)."""
+    `on_step(step, pairs)` is called after every optimizer step (benchmarks time the steps with it).
+    `ranks`: this process's place among several (`launched_ranks()`); one process by default."""
     torch.manual_seed(config.seed)
     deterministic_before = torch.are_deterministic_algorithms_enabled()
     if device == "cpu":
         torch.use_deterministic_algorithms(True)
     try:
-        return _loop(model, tokenizer, train_groups, val_groups, config, device, checkpoint, progress, on_step)
+        return _loop(model, tokenizer, train_groups, val_groups, config, device, checkpoint, progress, on_step,
+                     ranks or Ranks(device=device))
     finally:
         torch.use_deterministic_algorithms(deterministic_before)
 
 
 def _loop(model, tokenizer, train_groups, val_groups, config: TrainConfig, device: str, checkpoint: Path | None,
-          progress: bool, on_step: Callable[[int, int], None] | None) -> dict:
+          progress: bool, on_step: Callable[[int, int], None] | None, ranks: Ranks) -> dict:
     rng = random.Random(config.seed)
     model.to(device)
+    network = ranks.wrap(model)  # DDP when launched on several processes, else the model itself
     if config.disable_dropout:
         for module in model.modules():
             if isinstance(module, torch.nn.Dropout):
@@ -123,12 +129,12 @@ def _loop(model, tokenizer, train_groups, val_groups, config: TrainConfig, devic
         for _ in range(start_epoch):  # replay the batch order so a resumed run equals an uninterrupted one
             batches(train_groups, config.batch_prompts, rng)
     started, pairs_now = time.perf_counter(), 0
-    bar = tqdm(total=total_steps, initial=step, desc="train", unit="step", disable=not progress, leave=False)
+    bar = tqdm(total=total_steps, initial=step, desc="train", unit="step", disable=not (progress and ranks.main),
+               leave=False)
     for epoch in range(start_epoch, config.epochs):
         model.train()
         for batch_groups in batches(train_groups, config.batch_prompts, rng):
-            batch = collate(batch_groups, tokenizer, config.max_length).to(device)
-            loss, _ = grouped_loss(model, batch)
+            loss, pairs = step_loss(network, tokenizer, batch_groups, ranks, config.max_length, device)
             loss_value = loss.item()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -136,13 +142,13 @@ def _loop(model, tokenizer, train_groups, val_groups, config: TrainConfig, devic
             optimizer.step()
             schedule.step()
             step += 1
-            pairs_seen += batch.pairs
-            pairs_now += batch.pairs
+            pairs_seen += pairs
+            pairs_now += pairs
             bar.update(1)
             bar.set_postfix(epoch=epoch + 1, loss=f"{loss_value:.3f}")
             if on_step is not None:
-                on_step(step, batch.pairs)
-        if checkpoint is not None:
+                on_step(step, pairs)
+        if checkpoint is not None and ranks.main:
             save_checkpoint(checkpoint, model, optimizer, schedule, config, step, epoch + 1, pairs_seen)
     bar.close()
     seconds = time.perf_counter() - started
@@ -151,6 +157,16 @@ def _loop(model, tokenizer, train_groups, val_groups, config: TrainConfig, devic
             "val_interval95": validation["interval95"], "steps": step, "pairs_seen": pairs_seen,
             "train_prompts": len(train_groups), "val_prompts": len(val_groups),
             "train_seconds": round(seconds, 2), "pairs_per_second": round(pairs_now / seconds, 2) if seconds else 0.0}
+
+
+def step_loss(network, tokenizer, batch_groups: Sequence[PromptGroup], ranks: Ranks, max_length: int,
+              device: str) -> tuple[torch.Tensor, int]:
+    """This process's part of a step's loss, and the pairs of the whole batch. Scaled so that the mean of the
+    processes' gradients (DDP's) is the gradient of the batch's mean pair loss, as one process computes it."""
+    mine, weight = ranks.share(list(batch_groups))
+    pairs = sum(len(group.pairs) for group in batch_groups)
+    loss_sum, _ = grouped_loss(network, collate(mine, tokenizer, max_length).to(device), reduction="sum")
+    return loss_sum * (weight * ranks.world / pairs), pairs
 
 
 def save_checkpoint(path: Path, model, optimizer, schedule, config: TrainConfig, step: int, epoch: int,

@@ -1,11 +1,12 @@
 """The one wiring point of the Discord adapter: settings → discord.py endpoints → client → conversation.
-`crowdrank serve --discord` calls `build_client`, then awaits `run_client`."""
+`crowdrank serve --discord` calls `build_client` and awaits `client.start(token)`."""
 
 from __future__ import annotations
 
 import re
 
 import discord
+import typer
 
 from adapters.discord.client import PLATFORM, CrowdrankClient
 from adapters.discord.endpoints import point_at
@@ -44,8 +45,9 @@ def build_client(settings: Settings, database: Database, jobs: LongJobs) -> Crow
 
 
 async def run_client(client: CrowdrankClient, token: str) -> None:
-    """Connect and serve until cancelled (discord.py's own log lines go to stderr, as `Client.run` would do)."""
+    """Connect to the gateway and serve until stopped (discord.py reconnects and resumes by itself)."""
     discord.utils.setup_logging()
+    typer.echo("crowdrank: Discord bot connecting to the gateway")
     try:
         await client.start(token)
     finally:

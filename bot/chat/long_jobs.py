@@ -31,6 +31,7 @@ def retrain_in_worker(url: str, home: str, campaign: str) -> dict[str, Any]:
     from trainer.retrain import train_reward_model  # torch is imported in the worker only
 
     version = train_reward_model(url, home, campaign=campaign, progress=False)
+    assert version is not None  # one process: it is the main one, which registers the version
     return {"name": version.name, "active": version.active, "accepted": version.accepted,
             "metrics": version.metrics, "note": version.note}
 

@@ -14,7 +14,7 @@ __all__ = ["Throttle"]
 
 
 class Throttle:
-    def __init__(self, burst: float = 10, per_second: float = 5, *, limit: int = 100_000,
+    def __init__(self, burst: float = 30, per_second: float = 5, *, limit: int = 100_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.burst, self.per_second, self.limit, self.clock = burst, per_second, limit, clock
         self._buckets: OrderedDict[Hashable, tuple[float, float]] = OrderedDict()  # key → (tokens, when)

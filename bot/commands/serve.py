@@ -1,7 +1,7 @@
 """`crowdrank serve --slack [--port N] [--discord]`: run the Slack bot (HTTP on /slack/events, or Socket Mode when
 SLACK_APP_TOKEN is set), the Discord bot (gateway, DISCORD_TOKEN), or both in one process over one database and
-one scheduler. This is the one wiring point that knows the adapters; each is imported inside the command, and
-`bot/` itself never imports slack_bolt or discord."""
+one scheduler. `crowdrank serve --reward-model [--model NAME|active]`: the reward model service for RL trainers
+(trainer/serving/). This is the one wiring point that knows every adapter; they are imported inside the command."""
 
 from __future__ import annotations
 
@@ -24,15 +24,36 @@ def register(app: typer.Typer) -> None:
     def serve(
         slack: Annotated[bool, typer.Option("--slack", help="Serve the Slack bot.")] = False,
         discord: Annotated[bool, typer.Option("--discord", help="Serve the Discord bot (DISCORD_TOKEN).")] = False,
-        port: Annotated[int, typer.Option(help="HTTP port (Slack events, interactivity and commands on "
-                                               "/slack/events).")] = 3000,
+        port: Annotated[int | None, typer.Option(help="HTTP port (Slack events, interactivity and commands on "
+                                                      "/slack/events). Default 3000; 8000 with --reward-model.")]
+        = None,
         host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
+        reward_model: Annotated[bool, typer.Option("--reward-model", help="Serve the reward model to RL trainers "
+                                                   "(OpenRLHF's /get_reward, /v1/score).")] = False,
+        model: Annotated[str, typer.Option(help="With --reward-model: 'active' (follow the active version as "
+                                                "retrains change it), a version name or a model folder.")]
+        = "active",
     ) -> None:
         """Run a chat bot until interrupted (Ctrl-C), with the scheduled jobs: each campaign's retrain schedule
         and the expiry of stale card leases."""
+        if reward_model:
+            _serve_reward_model(host, port or 8000, model)
+            return
         if not (slack or discord):
-            raise InputError("choose a platform to serve: --slack, --discord or both", field="--slack")
-        asyncio.run(_serve(host, port, slack=slack, discord=discord))
+            raise InputError("choose what to serve: --slack, --discord (or both), or --reward-model",
+                             field="--slack")
+        asyncio.run(_serve(host, port or 3000, slack=slack, discord=discord))
+
+
+def _serve_reward_model(host: str, port: int, model: str) -> None:
+    from bot.settings import get_settings
+    from storage.migrate import upgrade
+    from trainer.serving.server import build_service, serve
+
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    serve(build_service(model, home=settings.home, url=settings.resolved_database_url), host, port)
 
 
 async def _serve(host: str, port: int, *, slack: bool, discord: bool) -> None:
@@ -55,7 +76,6 @@ async def _serve(host: str, port: int, *, slack: bool, discord: bool) -> None:
 
         client = build_client(settings, database, jobs)
         announcers["discord"] = client.announcer
-        typer.echo("crowdrank: Discord bot connecting to the gateway")
         platforms.append(run_client(client, settings.discord_token or ""))
 
     async def retrain(campaign: str, channel: str | None) -> None:

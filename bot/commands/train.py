@@ -39,6 +39,8 @@ def register(app: typer.Typer) -> None:
         version = train_reward_model(settings.resolved_database_url, settings.home, campaign=campaign,
                                      pairs=pairs, config=config, tolerance=tolerance, min_trust=min_trust,
                                      progress=progress)
+        if version is None:  # another process of `accelerate launch`: the main one reports
+            return
         metrics = version.metrics
         typer.echo(f"{version.name}: validation accuracy {metrics['val_accuracy']:.3f} "
                    f"± {metrics['val_interval95']:.3f} on {metrics['val_pairs']} pairs; {version.note}")
