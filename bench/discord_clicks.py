@@ -7,6 +7,8 @@ Every labeler holds one card in their DM and clicks like a person who waits to s
 (the fourth places itself), Reset, for `rounds`. Two phases: all labelers back to back (saturation:
 interactions/s) and at a human pace (a pause of `--think` seconds, ±50 %, before each click). Latency runs from
 the emulator sending INTERACTION_CREATE to it receiving the edited card (crowdrank) or the acknowledgement (bare).
+The conversation refuses more than 5 clicks a second from one person (`bot.chat.throttle`); back to back, a
+refused click is counted and retried after 0.2 s, as a person would.
 
     .venv/bin/python bench/discord_clicks.py [--quick] [--labelers N] [--rounds R] [--think S]
                                              [--backend sqlite|postgresql]
@@ -47,6 +49,7 @@ class Run:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     firsts: list[float] = field(default_factory=list)
+    refused: int = 0  # clicks the conversation's per-person throttle refused (retried after 0.2 s)
 
 
 async def seat_labelers(database: Database, emulator: DiscordEmulator, n: int) -> list[tuple[int, int, Message]]:
@@ -83,10 +86,17 @@ async def drive(emulator: DiscordEmulator, seated: list[tuple[int, int, Message]
                 if think:
                     await asyncio.sleep(think * rng.uniform(0.5, 1.5))
                 # the bare client never changes the card, so it is clicked on a button the first render has
-                interaction = await emulator.click(user, message, (template if edits else CLICKS[0]).format(a=card))
-                done = await emulator.wait_for(lambda i=interaction: i.errors or (i.edited if edits else i.answered),
-                                               timeout=120)
-                assert not interaction.errors, interaction.errors
+                while True:
+                    custom_id = (template if edits else CLICKS[0]).format(a=card)
+                    interaction = await emulator.click(user, message, custom_id)
+                    done = await emulator.wait_for(
+                        lambda i=interaction: i.errors or (i.edited if edits else i.answered) or i.response == 4,
+                        timeout=120)
+                    assert not interaction.errors, interaction.errors
+                    if interaction.response != 4:
+                        break
+                    run.refused += 1  # the per-person throttle (5 clicks/s) said "too fast": like a person, wait
+                    await asyncio.sleep(0.2)
                 (run.firsts if first else run.latencies).append(done - interaction.created)
                 first = False
 
@@ -100,7 +110,8 @@ def describe(name: str, clicks: int, run: Run) -> str:
     return (f"  {name:<24} {clicks / run.seconds:6.0f} interactions/s   INTERACTION_CREATE → "
             f"{'edited card' if name == 'crowdrank' else 'acknowledged'} p50 "
             f"{1000 * statistics.median(run.latencies):6.1f} ms  p99 {1000 * percentile(run.latencies, 0.99):6.1f} ms"
-            f"   (first click per labeler p50 {1000 * statistics.median(run.firsts):6.1f} ms)")
+            f"   (first click per labeler p50 {1000 * statistics.median(run.firsts):6.1f} ms)"
+            + (f"   {run.refused} refused by the per-person throttle and retried" if run.refused else ""))
 
 
 async def measure(url: str, n: int, rounds: int, think: float, backend: str) -> None:

@@ -10,7 +10,8 @@ import os
 import re
 import signal
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot import campaigns
@@ -106,6 +107,7 @@ class Rig:
     home: Path
     log_path: Path
     bot: BotProcess
+    _last_press: dict[int, float] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
@@ -134,12 +136,21 @@ class Rig:
         """Click the first enabled component of `message` whose custom id matches `has`; wait for the answer."""
         custom_id = next((c for c in message.enabled_ids() if re.match(has, c)), None)
         assert custom_id is not None, f"no {has!r} on the message; it has {message.enabled_ids()}"
+        await self._pace(user)
         versions = len(message.history)
         interaction = await self.emulator.answered(await self.emulator.click(user, message, custom_id, values))
         assert not interaction.errors, interaction.errors
         if interaction.response == 7:
             await self.emulator.wait_for(lambda: len(message.history) > versions)
         return interaction
+
+    async def _pace(self, user: int) -> None:
+        """Click no faster than a person can: the conversation refuses more than 5 clicks a second per person
+        (`bot.chat.throttle`), and these tests are about what a person sees."""
+        wait = self._last_press.get(user, 0.0) + PACE - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last_press[user] = time.monotonic()
 
     async def onboard(self, user: int, campaign: str = CAMPAIGN) -> Message:
         """/crowdrank join, consent, confirm the suggested region, read the guidelines: returns the first card."""
@@ -153,6 +164,7 @@ class Rig:
 
 
 SERVE = ["-m", "bot.cli", "serve", "--discord"]
+PACE = 0.25  # seconds between one person's clicks
 
 
 async def start_rig(db_url: str, home: Path) -> Rig:
