@@ -31,8 +31,9 @@ class ActionItem(discord.ui.DynamicItem[discord.ui.Item[Any]], template=PATTERN)
         return cls(item)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        values = list((interaction.data or {}).get("values", []))
-        await interaction.client.press(interaction, self.custom_id, values)  # type: ignore[attr-defined]
+        data: dict[str, Any] = dict(interaction.data or {})
+        values = [str(value) for value in data.get("values") or []]
+        await interaction.client.press(interaction, self.custom_id, values)  # type: ignore[attr-defined]  # our Client
 
 
 def button(control: Control, *, label: str, row: int | None = None, disabled: bool = False) -> ActionItem:

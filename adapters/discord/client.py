@@ -5,6 +5,8 @@ carries out. Only the `guilds` intent: interactions arrive without any, and noth
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 from discord import app_commands
 
@@ -57,11 +59,11 @@ class CrowdrankClient(discord.Client):
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """The skip form's submission (a modal: not routed to dynamic items, so handled here, also after a
         restart)."""
-        data = interaction.data or {}
+        data: dict[str, Any] = dict(interaction.data or {})
         custom_id = str(data.get("custom_id", ""))
         if interaction.type is not discord.InteractionType.modal_submit or not PATTERN.match(custom_id):
             return
-        inputs = [c for row in data.get("components", []) for c in row.get("components", [])]  # type: ignore[union-attr]
+        inputs = [c for row in data.get("components", []) for c in row.get("components", [])]
         reason = next((str(c.get("value") or "") for c in inputs if c.get("custom_id") == "reason"), "")
         who = self.who(interaction)
         assert self.conversation is not None

@@ -43,7 +43,8 @@ def crowdrank_group(run: Run, database: Any) -> app_commands.Group:
             async def callback(interaction: discord.Interaction, campaign: str) -> None:
                 await run(interaction, [verb, campaign])
         else:
-            async def callback(interaction: discord.Interaction, campaign: str | None = None) -> None:  # type: ignore[misc]
+            async def callback(interaction: discord.Interaction,  # type: ignore[misc]  # redefined per branch
+                               campaign: str | None = None) -> None:
                 await run(interaction, [verb, *([campaign] if campaign else [])])
         callback = app_commands.autocomplete(campaign=complete)(app_commands.describe(campaign=CAMPAIGN)(callback))
         group.add_command(app_commands.Command(name=verb, description=description, callback=callback))

@@ -157,7 +157,7 @@ def _buttons(groups: Sequence[Sequence[Control]], selects: Sequence[ActionItem] 
 
 
 def _select(choices: Sequence[Control | Option], placeholder: str, *, chosen: int | None = None,
-            avoid: set[str] = frozenset()) -> ActionItem:  # type: ignore[assignment]
+            avoid: frozenset[str] | set[str] = frozenset()) -> ActionItem:
     """A select whose options send their actions; its own custom id is an option's action not used elsewhere."""
     choices = list(choices)[:OPTIONS]
     own = next(choice.action for choice in choices if choice.action not in avoid)

@@ -6,14 +6,14 @@ a private thread in the channel they used (only they and the bot see it). Every 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import discord
 
 __all__ = ["Reach", "DMS_CLOSED"]
 
 DMS_CLOSED = 50007
-ARCHIVE_MINUTES = 24 * 60  # a private thread archives after a day without messages
+ARCHIVE_MINUTES: Literal[1440] = 1440  # a private thread archives after a day without messages
 
 log = logging.getLogger("crowdrank.discord")
 
@@ -25,7 +25,8 @@ class Reach:
     def __init__(self) -> None:
         self.threads: dict[int, discord.abc.Messageable] = {}
 
-    async def send(self, user: discord.abc.User, here: Any, **message: Any) -> tuple[discord.Message, bool]:
+    async def send(self, user: discord.User | discord.Member, here: Any,
+                   **message: Any) -> tuple[discord.Message, bool]:
         """Send to `user` privately; `here` is the channel they acted in. Returns the message and whether this
         call had to leave the DM for a thread (so the caller can say so once). Raises `Forbidden` when there is
         no private way (DMs closed, and `here` is neither a guild text channel nor a private thread)."""
@@ -41,7 +42,7 @@ class Reach:
             thread = await self._thread_for(user, here, exc)
         return await thread.send(**message), True
 
-    async def _thread_for(self, user: discord.abc.User, here: Any, refused: discord.Forbidden) \
+    async def _thread_for(self, user: discord.User | discord.Member, here: Any, refused: discord.Forbidden) \
             -> discord.abc.Messageable:
         if isinstance(here, discord.Thread) and here.type is discord.ChannelType.private_thread:
             thread: discord.abc.Messageable = here
