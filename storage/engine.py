@@ -52,9 +52,10 @@ def _tune_sqlite(engine: Engine, *, autocheckpoint: bool = True) -> None:
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we send BEGIN ourselves
         cursor = dbapi_connection.cursor()
+        # the busy timeout first: switching to WAL takes a lock, and another process may be opening the file too
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         if not autocheckpoint:
             cursor.execute("PRAGMA wal_autocheckpoint=0")

@@ -92,9 +92,10 @@ def test_jobs_list_and_run(home: Path, tmp_path: Path) -> None:
 
 
 async def test_a_click_acknowledged_before_sigterm_is_stored_and_its_card_updated(tmp_path: Path) -> None:
-    from adapters.slack.blocks.card import card_blocks, card_text
-
+    from adapters.slack.render_examples import LIMITS
+    from adapters.slack.replies import blocks_and_text
     from bot import assignment, labelers
+    from bot.chat.cards import card_view
     from storage.models import Assignment
     from tests.slack_emulator import TEAM, Message, SlackUser
     from tests.slack_harness import CAMPAIGN, create_campaigns
@@ -112,7 +113,8 @@ async def test_a_click_acknowledged_before_sigterm_is_stored_and_its_card_update
         await labelers.acknowledge_guidelines(session, labeler.id, CAMPAIGN, 1)
         card = await assignment.next_card(session, labeler.id, CAMPAIGN)
     assert card is not None
-    message = Message("DU0ANNA", "1800000000.000100", card_text(card), [b.to_dict() for b in card_blocks(card)])
+    blocks, text = blocks_and_text(card_view(card, LIMITS))
+    message = Message("DU0ANNA", "1800000000.000100", text, [b.to_dict() for b in blocks])
     emulator.messages[(message.channel, message.ts)] = message
     port = free_port()
     env = {**os.environ, "SLACK_BOT_TOKEN": emulator.token, "SLACK_SIGNING_SECRET": SECRET,
