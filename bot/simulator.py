@@ -23,6 +23,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import labelers as labeler_service
+from bot.adaptive_votes import done_clause
 from bot.assignment import next_card
 from bot.campaigns import get_campaign
 from bot.database import Database
@@ -188,7 +189,7 @@ async def _simulate(session: AsyncSession, campaign_name: str, count: int, spamm
         campaign = await get_campaign(session, campaign_name)
         items = await _load_items(session, campaign)
         needed = int((await session.exec(select(func.sum(campaign.votes - Item.submitted)).where(
-            Item.campaign_id == campaign.id, Item.is_gold == false(), Item.submitted < campaign.votes))).one() or 0)
+            Item.campaign_id == campaign.id, Item.is_gold == false(), ~done_clause(campaign)))).one() or 0)
     if not items.ids:
         raise StateError(f"campaign {campaign_name!r} has no items to rank yet")
     truth = plant_truth(items.texts, list(campaign.regions), rng, items.gold_slots)
@@ -230,7 +231,7 @@ async def _result(session: AsyncSession, campaign: Campaign, seed: int, crowd: l
         regular = select(func.count()).select_from(Item).where(Item.campaign_id == campaign.id,
                                                                Item.is_gold == false())
         total = int((await session.exec(regular)).one())
-        complete = int((await session.exec(regular.where(Item.submitted >= campaign.votes))).one())
+        complete = int((await session.exec(regular.where(done_clause(campaign)))).one())
     if complete == total:
         stopped = "every item has its votes"
     elif max_rankings is not None and done >= max_rankings:

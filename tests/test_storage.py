@@ -27,7 +27,7 @@ def test_upgrade_creates_every_table_and_is_safe_to_run_twice(db_url: str) -> No
         assert TABLES <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
-    assert current_revision(db_url) == "0001"
+    assert current_revision(db_url) == "0003"
 
 
 def test_migrations_match_the_models(db_url: str) -> None:
