@@ -20,6 +20,7 @@ from bot.adaptive_votes import parse_votes
 from bot.assignment import next_card
 from bot.campaigns import campaign_stats, get_campaign
 from bot.cli import app
+from bot.consensus.report import write_report
 from bot.database import Database
 from bot.errors import InputError
 from bot.settledness import change_probability, points, settledness
@@ -110,7 +111,7 @@ async def items_of(database: Database) -> list[Item]:
         return list((await session.exec(select(Item).order_by(Item.id))).all())
 
 
-async def test_settled_items_stop_at_the_minimum(database: Database) -> None:
+async def test_settled_items_stop_at_the_minimum(database: Database, tmp_path: Path) -> None:
     await make_campaign(database, items=5, k=4, votes=8, votes_min=3, regions=("Africa", "Europe"))
     labs = [await ready_labeler(database, user=f"u{i}", region=("Africa", "Europe")[i % 2]) for i in range(10)]
     await crowd_ranks(database, labs, by_completion_id)  # everyone agrees
@@ -123,6 +124,10 @@ async def test_settled_items_stop_at_the_minimum(database: Database) -> None:
     assert stats["adaptive_votes"]["rankings_of_items_stopped_early"] == 15
     assert list(stats["adaptive_votes"]["stopped_early_why"].values()) == [5]
     assert "top choice settled" in next(iter(stats["adaptive_votes"]["stopped_early_why"]))
+    page = await write_report(database, "camp", tmp_path / "report", n_boot=20, home=tmp_path)
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert summary["adaptive_votes"]["items_stopped_early"] == 5
+    assert "5 items stopped early with 15 rankings" in page.read_text()
 
 
 async def test_unsettled_items_take_up_to_the_maximum_and_regions_stay_balanced(database: Database) -> None:
