@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-WEIGHTS = {"relevance": 1.0, "complete": 0.8, "repetition": -2.0, "refusal": -1.5}
+from trainer.sampling import CUT_MARK, SENTENCE_END
+
+WEIGHTS = {"relevance": 1.0, "complete": 1.5, "repetition": -2.0, "refusal": -1.5}
 RELEVANCE_SCALE = 10.0  # cosines differ by a few hundredths between answers to one prompt: this makes 0.1 count 1
-SENTENCE_END = re.compile(r"[.!?][\"')\]]*$|```$")
 REFUSAL = re.compile(r"\b(I('m| am) (sorry|unable|not able)|I (can't|cannot|won't) (help|assist|provide|do)|"
                      r"as an AI)\b", re.IGNORECASE)
 WORD = re.compile(r"\w+")
-CUT_MARK = "…"
 
 Embedder = Callable[[list[str]], np.ndarray]
 
@@ -51,7 +51,8 @@ class JudgeParts:
 
 def is_complete(text: str) -> bool:
     stripped = text.rstrip()
-    return bool(stripped) and not stripped.endswith(CUT_MARK) and SENTENCE_END.search(stripped) is not None
+    ends = list(SENTENCE_END.finditer(stripped))
+    return bool(ends) and not stripped.endswith(CUT_MARK) and ends[-1].end() == len(stripped)
 
 
 def repetition(text: str) -> float:
