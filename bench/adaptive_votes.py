@@ -151,9 +151,9 @@ def report(results: dict[str, dict]) -> None:
           "arm's standard errors")
     for name, r in results.items():
         if name.startswith("fixed"):
-            print(f"  {name:<15} {adaptive['rankings'] / r['rankings']:5.2f}x   tau {adaptive['tau'] - r['tau']:+.3f} "
-                  f"({(adaptive['tau'] - r['tau']) / r['tau_se']:+.1f} s.e.)   top right {adaptive['top'] - r['top']:+.3f} "
-                  f"({(adaptive['top'] - r['top']) / r['top_se']:+.1f} s.e.)")
+            tau, top = adaptive["tau"] - r["tau"], adaptive["top"] - r["top"]
+            print(f"  {name:<15} {adaptive['rankings'] / r['rankings']:5.2f}x   tau {tau:+.3f} "
+                  f"({tau / r['tau_se']:+.1f} s.e.)   top right {top:+.3f} ({top / r['top_se']:+.1f} s.e.)")
     strongest = results["fixed-9"]
     saving = 1 - adaptive["rankings"] / strongest["rankings"]
     same = (strongest["tau"] - adaptive["tau"] <= 2 * strongest["tau_se"]
