@@ -27,7 +27,7 @@ def test_predictors_are_scored_against_the_reference_pairs() -> None:
     constant = held_out_accuracy(GROUPS, lambda prompt, texts: [0.0] * len(texts))
     assert constant["reward model"].value == 0.5  # a tie in score counts half
     lines = accuracy_table({"the hidden truth": results})
-    assert "prefer the shorter" in lines[3] and "3 held-out prompts" in lines[-1]
+    assert "the hidden truth" in lines[1] and "prefer the shorter" in lines[4] and "3 held-out prompts" in lines[-1]
 
 
 def test_intervals_resample_prompts_not_pairs() -> None:

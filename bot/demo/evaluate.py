@@ -96,7 +96,7 @@ def consensus_groups(val: list[PromptGroup]) -> list[tuple[str, list[str], list[
 def accuracy_table(results: dict[str, dict[str, Accuracy]]) -> list[str]:
     """Lines of text: one row per predictor, one column per reference."""
     references = list(results)
-    lines = [f"  {'held-out pairs, accuracy against':<22}" + "".join(f"{r:<34}" for r in references)]
+    lines = ["  held-out pairwise accuracy against:", f"  {'':<22}" + "".join(f"{r:<34}" for r in references)]
     for name in PREDICTORS:
         lines.append(f"  {name:<22}" + "".join(f"{results[r][name].text():<34}" for r in references))
     first = next(iter(results.values()))["reward model"]
