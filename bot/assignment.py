@@ -11,6 +11,10 @@ one open assignment per labeler and campaign.
 Balanced policy: among the first WINDOW candidates from the random key, items with no open or submitted
 assignment from the labeler's region come first. On a small pool the window covers everything (exact); on a
 large one it is a bounded sample, which keeps every request a constant amount of work.
+
+Adaptive votes (`votes_min` set): within the same region preference, the window's items are served most
+unsettled first (an item short of its minimum counts as wholly unsettled) and contested items before the rest.
+The priority is the item's own `change_p` and `contested` columns, written at submit time: no extra query here.
 """
 
 from __future__ import annotations
@@ -112,15 +116,22 @@ def _prefers_region(campaign: Campaign, labeler: Labeler) -> bool:
     return campaign.quota_policy == "balanced" and labeler.region not in (None, PREFER_NOT_TO_SAY)
 
 
+def _priority(campaign: Campaign, submitted: int, change_p: float, contested: bool) -> float:
+    """Higher is served first under adaptive votes: unsettled (P(change)), plus one when regions disagree."""
+    unsettled = 1.0 if submitted < (campaign.votes_min or 0) else change_p
+    return unsettled + (1.0 if contested else 0.0)
+
+
 async def _candidates(session: AsyncSession, campaign: Campaign, labeler: Labeler,
                       start: float) -> list[tuple[int, bool]]:
-    """Up to WINDOW open items from a random key onwards (wrapping), the labeler's region lacking first; each
-    with whether the labeler has an expired lease on it (that row is re-opened instead of inserted).
+    """Up to WINDOW open items from a random key onwards (wrapping), the labeler's region lacking first (then, under
+    adaptive votes, the least settled first); each with whether the labeler has an expired lease on it (that row
+    is re-opened instead of inserted).
 
     The region and expiry checks sit in an outer query over the limited window, so the planner runs them once
     per candidate by index instead of hashing every assignment of the region (PostgreSQL does that otherwise)."""
     labeler_id = labeler.id or 0
-    pool = (select(Item.id, Item.shuffle_key)
+    pool = (select(Item.id, Item.shuffle_key, Item.submitted, Item.change_p, Item.contested)
             .where(Item.campaign_id == campaign.id, Item.full == false(), Item.is_gold == false(),
                    _not_mine(labeler_id))
             .order_by(col(Item.shuffle_key)))
@@ -130,15 +141,18 @@ async def _candidates(session: AsyncSession, campaign: Campaign, labeler: Labele
         has_region = exists().where(Assignment.item_id == inner.c.id, Assignment.region == labeler.region,
                                     col(Assignment.state).in_(("open", "submitted")))
         region_column = has_region if _prefers_region(campaign, labeler) else false()
-        outer = select(inner.c.id, region_column, _expired_mine(inner.c.id, labeler_id)).order_by(
-            inner.c.shuffle_key)
+        outer = select(inner.c.id, region_column, _expired_mine(inner.c.id, labeler_id), inner.c.submitted,
+                       inner.c.change_p, inner.c.contested).order_by(inner.c.shuffle_key)
         return list((await session.exec(outer)).all())
 
     rows = await window(Item.shuffle_key >= start, WINDOW)
     if len(rows) < WINDOW:
         rows += await window(Item.shuffle_key < start, WINDOW - len(rows))
-    lacking = [(item_id, bool(reopen)) for item_id, has, reopen in rows if not has]
-    return lacking + [(item_id, bool(reopen)) for item_id, has, reopen in rows if has]
+    if campaign.votes_min is None:
+        rows.sort(key=lambda row: bool(row[1]))  # stable: random-walk order within each group
+    else:
+        rows.sort(key=lambda row: (bool(row[1]), -_priority(campaign, row[3], row[4], bool(row[5]))))
+    return [(row[0], bool(row[2])) for row in rows]
 
 
 async def _lease_regular(session: AsyncSession, campaign: Campaign, labeler: Labeler,

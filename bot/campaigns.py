@@ -1,5 +1,6 @@
 """Campaigns: create (with prompts and optional imported completions, in one transaction), look up, list,
-change status, and the progress figures that `campaign show`, `/crowdrank status` and scripts read."""
+change status, and the progress figures that `campaign show`, `/crowdrank status` and scripts read (with adaptive
+votes, how many items stopped early and why)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.adaptive_votes import adaptive_stats, done_clause
 from bot.errors import InputError, NotFound, StateError
 from bot.i18n import N_
 from bot.prompt_files import CompletionRecord, PromptRecord
 from bot.quiet_hours import check_zone, parse_quiet_hours
+from bot.settledness import STOP_RULES
 from storage.models import Campaign, Completion, Enrollment, Item, Prompt, Ranking, utcnow
 
 K_RANGE = range(2, 10)
@@ -47,9 +50,12 @@ class CampaignSpec:
     name: str
     criterion: str
     k: int
-    votes: int
+    votes: int  # fixed votes per item, or the most an item may take when `votes_min` is set
     regions: list[str]
     guidelines: str = ""
+    votes_min: int | None = None  # adaptive votes: VOTES_MIN..votes, an item stops once settled
+    stop_rule: str = "top"
+    stop_threshold: float = 0.05
     quota_policy: str = "balanced"
     lease_minutes: int = 30
     gold_rate: float = 0.0
@@ -67,6 +73,14 @@ class CampaignSpec:
             raise InputError(f"k must be between 2 and 9, got {self.k}", field="k")
         if self.votes < 1:
             raise InputError(f"votes must be at least 1, got {self.votes}", field="votes")
+        if self.votes_min is not None and not 1 <= self.votes_min <= self.votes:
+            raise InputError(f"votes MIN..MAX needs 1 <= MIN <= MAX, got {self.votes_min}..{self.votes}",
+                             field="votes")
+        if self.stop_rule not in STOP_RULES:
+            raise InputError(f"stop rule must be one of {', '.join(STOP_RULES)}, got {self.stop_rule!r}",
+                             field="stop")
+        if not 0.0 < self.stop_threshold < 1.0:
+            raise InputError(f"stop threshold must be in (0, 1), got {self.stop_threshold}", field="stop_below")
         if not self.criterion.strip():
             raise InputError("criterion is empty", field="criterion")
         if self.quota_policy not in QUOTA_POLICIES:
@@ -164,7 +178,7 @@ async def create_campaign(
 
 
 def _check_same_shape(campaign: Campaign, spec: CampaignSpec) -> None:
-    for name in ("k", "votes", "criterion"):
+    for name in ("k", "votes", "votes_min", "stop_rule", "stop_threshold", "criterion"):
         if getattr(campaign, name) != getattr(spec, name):
             raise InputError(
                 f"campaign {campaign.name!r} exists with {name}={getattr(campaign, name)!r}; "
@@ -251,7 +265,7 @@ async def campaign_stats(session: AsyncSession, campaign: Campaign) -> dict[str,
                               .where(Prompt.campaign_id == cid))
     items = await count(select(func.count()).select_from(Item).where(Item.campaign_id == cid))
     complete = await count(select(func.count()).select_from(Item)
-                           .where(Item.campaign_id == cid, Item.submitted >= campaign.votes))
+                           .where(Item.campaign_id == cid, done_clause(campaign)))
     rankings = await count(select(func.count()).select_from(Ranking).where(Ranking.campaign_id == cid))
     labelers = await count(select(func.count(func.distinct(Ranking.labeler_id))).where(Ranking.campaign_id == cid))
     joined = await count(select(func.count()).select_from(Enrollment).where(Enrollment.campaign_id == cid))
@@ -262,7 +276,7 @@ async def campaign_stats(session: AsyncSession, campaign: Campaign) -> dict[str,
         "status": campaign.status,
         "criterion": campaign.criterion,
         "k": campaign.k,
-        "votes": campaign.votes,
+        "votes": campaign.votes,  # the most per item under adaptive votes (then see adaptive_votes)
         "regions": campaign.regions,
         "quota_policy": campaign.quota_policy,
         "guidelines_version": campaign.guidelines_version,
@@ -279,5 +293,6 @@ async def campaign_stats(session: AsyncSession, campaign: Campaign) -> dict[str,
         "rankings_by_region": {region or "unknown": n for region, n in by_region_rows},
         "labelers": labelers,  # who has ranked at least once
         "joined": joined,  # who finished onboarding (some may not have ranked yet)
-        "votes_needed": items * campaign.votes,
+        "votes_needed": items * campaign.votes,  # at most, under adaptive votes
+        "adaptive_votes": await adaptive_stats(session, campaign),
     }

@@ -51,13 +51,14 @@ class GenerationResult:
 
 
 def model_sampler(model: str, cache_dir: Path, *, max_new_tokens: int, temperature: float, top_p: float,
-                  seed: int) -> Callable[[], Sampler]:
+                  seed: int, system: str | None = None) -> Callable[[], Sampler]:
     """Check the settings and the model path now (bad input fails before anything is written); load the model
     only when the factory is called."""
     from trainer.instruct_model import resolve
     from trainer.sampling import SamplingSettings
 
-    settings = SamplingSettings(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed)
+    settings = SamplingSettings(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed,
+                                system=system)
     resolve(model)
 
     def make() -> Sampler:

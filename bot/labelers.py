@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
@@ -240,4 +240,4 @@ async def release_slots(session: AsyncSession, item_ids: list[int]) -> None:
     for item_id, n in sorted(counts.items()):  # a fixed order: no deadlock between two releasers
         votes = select(Campaign.votes).where(Campaign.id == Item.campaign_id).scalar_subquery()
         await session.exec(update(Item).where(Item.id == item_id).values(
-            leased=Item.leased - n, full=(Item.submitted + Item.leased - n) >= votes))
+            leased=Item.leased - n, full=or_(Item.settled, (Item.submitted + Item.leased - n) >= votes)))

@@ -16,6 +16,7 @@ from sqlalchemy import false, func, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.adaptive_votes import update_item
 from bot.card_loader import aware, card_state, load_card
 from bot.cards import Card
 from bot.errors import Duplicate, InputError, NotAllowed, NotFound, StateError
@@ -229,9 +230,12 @@ async def submit(session: AsyncSession, assignment_id: int, labeler_id: int, *,
             guidelines_version=guidelines_version, created_at=now)
         session.add(ranking)
         assignment.state, assignment.closed_at = "submitted", now
-        await session.exec(update(Item).where(Item.id == assignment.item_id).values(
-            submitted=Item.submitted + 1, leased=Item.leased - 1))
+        submitted = (await session.exec(update(Item).where(
+            Item.id == assignment.item_id).values(submitted=Item.submitted + 1, leased=Item.leased - 1)
+            .returning(Item.submitted))).one()[0]
         await session.flush()
+        if campaign.votes_min is not None and not is_gold:
+            await update_item(session, campaign, assignment.item_id, submitted)
         done, remaining = await _progress(session, campaign, labeler_id)
         card = await load_card(session, assignment, campaign, now)
         return Submitted(ranking_id=ranking.id or 0, done=done, remaining=remaining, card=card)

@@ -1,6 +1,9 @@
 """The hidden truth of a simulated crowd: a global quality per completion, each region's taste for length and
 formality (computed from the completion text), and the orders they imply. Plain NumPy, no database.
 
+Global quality is mostly the text judge of `bot.sim_judge` (relevance, completeness, repetition, refusal),
+standardised per item, plus Gaussian noise of sd NOISE: a reward model reading the text can learn most of it.
+
 Region tastes are planted strong enough that on some items a region's order reverses the global one (Kendall
 tau below zero): those are the contested items a regional agreement report should find.
 """
@@ -12,9 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.sim_judge import Embedder, JudgeParts, judge
+
 FORMAL_WORDS = re.compile(r"\b(please|thank|regarding|therefore|however|certainly|consider|furthermore|would|"
                           r"recommend|sincerely|kindly|additionally|hence)\b", re.IGNORECASE)
 CASUAL_MARKS = re.compile(r"(!|\b(lol|hey|ok|okay|yeah|gonna|wanna|cool|btw|u)\b|n't\b|'m\b|'re\b)", re.IGNORECASE)
+NOISE = 0.5  # sd of the part of quality no text shows (the judge part has sd 1 per item)
 TASTE_RANGE = (0.3, 0.9)  # magnitude of a region's weight on each standardised feature (quality has sd 1)
 
 
@@ -69,7 +75,9 @@ def tau_between_orders(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Truth:
-    quality: np.ndarray  # (n_items, k) global quality per completion slot
+    quality: np.ndarray  # (n_items, k) global quality per completion slot: judge + noise
+    judge: JudgeParts  # the text judge's parts
+    noise: np.ndarray  # (n_items, k) the part no text shows
     region_utility: dict[str, np.ndarray]  # region → (n_items, k)
     tastes: dict[str, dict[str, float]]
     true_order: np.ndarray  # (n_items, k) slots best first
@@ -77,11 +85,13 @@ class Truth:
     contested: np.ndarray  # (n_items,) bool
 
 
-def plant_truth(texts: list[list[str]], regions: list[str], rng: np.random.Generator,
-                gold_slots: dict[int, list[int]] | None = None) -> Truth:
-    """Draw the hidden truth. Gold items (row → slots best first) get a quality that agrees with the manager."""
-    n, k = len(texts), len(texts[0])
-    quality = rng.normal(size=(n, k))
+def plant_truth(prompts: list[str], texts: list[list[str]], regions: list[str], rng: np.random.Generator,
+                gold_slots: dict[int, list[int]] | None = None, embedder: Embedder | None = None) -> Truth:
+    """Judge the texts and draw the rest of the hidden truth. Gold items (row → slots best first) get a quality
+    that agrees with the manager."""
+    parts = judge(prompts, texts, embedder)
+    noise = NOISE * rng.normal(size=parts.relevance.shape)
+    quality = _standardise(parts.score) + noise
     for row, slots in (gold_slots or {}).items():
         quality[row, slots] = np.sort(quality[row])[::-1]
     length, formal = text_features(texts)
@@ -89,10 +99,10 @@ def plant_truth(texts: list[list[str]], regions: list[str], rng: np.random.Gener
     utility = {r: quality + t["length"] * length + t["formality"] * formal for r, t in tastes.items()}
     true_order = order_best_first(quality)
     region_order = {r: order_best_first(u) for r, u in utility.items()}
-    contested = np.zeros(n, dtype=bool)
+    contested = np.zeros(len(texts), dtype=bool)
     for order in region_order.values():
         contested |= tau_between_orders(order, true_order) < 0
-    return Truth(quality, utility, tastes, true_order, region_order, contested)
+    return Truth(quality, parts, noise, utility, tastes, true_order, region_order, contested)
 
 
 def plackett_luce(utility: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:

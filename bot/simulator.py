@@ -2,7 +2,8 @@
 (`register_labeler` … `next_card`, `click`, `submit`), so every test, benchmark and the demo runs the whole loop
 without Slack or Discord, and scores what it finds against a hidden truth saved next to the data.
 
-Labelers are spread over the campaign's regions. Honest ones rank by their region's utility with
+Global quality is mostly a fixed judge of each completion's text (see `bot.sim_judge`), so a reward model can
+learn it. Labelers are spread over the campaign's regions. Honest ones rank by their region's utility with
 Plackett–Luce noise; spammers click at random or always in shown order, and faster than anyone reads. A
 simulated clock (not the wall clock) times the cards, so the reading-time check sees realistic seconds.
 """
@@ -23,6 +24,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import labelers as labeler_service
+from bot.adaptive_votes import done_clause
 from bot.assignment import next_card
 from bot.campaigns import get_campaign
 from bot.database import Database
@@ -30,7 +32,8 @@ from bot.errors import InputError, StateError
 from bot.quality import SECONDS_PER_CHAR
 from bot.ranking_session import click, submit
 from bot.settings import get_settings
-from bot.sim_truth import Truth, plackett_luce, plant_truth
+from bot.sim_judge import RELEVANCE_SCALE, WEIGHTS
+from bot.sim_truth import NOISE, Truth, plackett_luce, plant_truth
 from storage.models import Campaign, Completion, Item, Prompt, utcnow
 
 SIM_PLATFORM = "sim"
@@ -70,6 +73,7 @@ class _Items:
     """The campaign's items in a fixed order: row index per item and slot index per completion."""
 
     ids: list[int]
+    prompts: list[str]
     texts: list[list[str]]
     completion_ids: list[list[int]]
     reading_chars: list[int]
@@ -90,11 +94,12 @@ async def _load_items(session: AsyncSession, campaign: Campaign) -> _Items:
         select(Item.id, Item.gold_order, Prompt.text, Completion.id, Completion.text)
         .join(Prompt, Prompt.id == Item.prompt_id).join(Completion, Completion.prompt_id == Item.prompt_id)
         .where(Item.campaign_id == campaign.id).order_by(col(Item.id), col(Completion.position)))).all()
-    items = _Items(ids=[], texts=[], completion_ids=[], reading_chars=[], gold_slots={})
+    items = _Items(ids=[], prompts=[], texts=[], completion_ids=[], reading_chars=[], gold_slots={})
     gold_orders: dict[int, list[int]] = {}
     for item_id, gold_order, prompt, completion_id, text in rows:
         if not items.ids or items.ids[-1] != item_id:
             items.ids.append(item_id)
+            items.prompts.append(prompt)
             items.texts.append([])
             items.completion_ids.append([])
             items.reading_chars.append(len(prompt))
@@ -151,6 +156,9 @@ def _write_truth(path: Path, campaign: Campaign, seed: int, items: _Items, truth
         "campaign": campaign.name, "seed": seed,
         "quality": {str(cid): float(truth.quality[row, slot]) for row, ids in enumerate(items.completion_ids)
                     for slot, cid in enumerate(ids)},
+        "quality_parts": {str(cid): {**truth.judge.of(row, slot), "noise": float(truth.noise[row, slot])}
+                          for row, ids in enumerate(items.completion_ids) for slot, cid in enumerate(ids)},
+        "judge_weights": {**WEIGHTS, "relevance_scale": RELEVANCE_SCALE, "noise_sd": NOISE},
         "region_taste": truth.tastes,
         "labelers": {lab.pseudonym: {"region": lab.region, "kind": lab.kind, "noise": lab.noise} for lab in crowd},
         "true_order": orders(truth.true_order),
@@ -188,10 +196,10 @@ async def _simulate(session: AsyncSession, campaign_name: str, count: int, spamm
         campaign = await get_campaign(session, campaign_name)
         items = await _load_items(session, campaign)
         needed = int((await session.exec(select(func.sum(campaign.votes - Item.submitted)).where(
-            Item.campaign_id == campaign.id, Item.is_gold == false(), Item.submitted < campaign.votes))).one() or 0)
+            Item.campaign_id == campaign.id, Item.is_gold == false(), ~done_clause(campaign)))).one() or 0)
     if not items.ids:
         raise StateError(f"campaign {campaign_name!r} has no items to rank yet")
-    truth = plant_truth(items.texts, list(campaign.regions), rng, items.gold_slots)
+    truth = plant_truth(items.prompts, items.texts, list(campaign.regions), rng, items.gold_slots)
     crowd = await _enrol(session, campaign, count, spammers, rng)
     path = truth_path(campaign.name, home)
     _write_truth(path, campaign, seed, items, truth, crowd)
@@ -230,7 +238,7 @@ async def _result(session: AsyncSession, campaign: Campaign, seed: int, crowd: l
         regular = select(func.count()).select_from(Item).where(Item.campaign_id == campaign.id,
                                                                Item.is_gold == false())
         total = int((await session.exec(regular)).one())
-        complete = int((await session.exec(regular.where(Item.submitted >= campaign.votes))).one())
+        complete = int((await session.exec(regular.where(done_clause(campaign)))).one())
     if complete == total:
         stopped = "every item has its votes"
     elif max_rankings is not None and done >= max_rankings:

@@ -39,7 +39,10 @@ class Campaign(SQLModel, table=True):
     guidelines: str = Field(default="", sa_column=Column(Text, nullable=False))
     guidelines_version: int = 1
     k: int
-    votes: int
+    votes: int  # rankings per item; with adaptive votes (`votes_min` set) the most an item may take
+    votes_min: int | None = None  # adaptive votes: an item may stop once it has this many and is settled
+    stop_rule: str = "top"  # adaptive votes: top | order — what must be unlikely to change for an item to stop
+    stop_threshold: float = 0.05  # stop once P(one more ranking changes it) falls below this
     regions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     quota_policy: str = "balanced"  # balanced | none
     status: str = Field(default="draft", index=True)
@@ -77,7 +80,10 @@ class Completion(SQLModel, table=True):
 
 
 class Item(SQLModel, table=True):
-    """A prompt with its k completions, ready to rank. `submitted + leased >= votes` sets `full`."""
+    """A prompt with its k completions, ready to rank. `settled or submitted + leased >= votes` sets `full`.
+
+    `change_p` (P(one more ranking changes the consensus)) and `contested` (regions disagree) are updated at
+    submit time from the item's own rankings; assignment serves unsettled and contested items first."""
 
     __table_args__ = (Index("ix_item_pool", "campaign_id", "full", "shuffle_key"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -88,6 +94,9 @@ class Item(SQLModel, table=True):
     submitted: int = 0
     leased: int = 0
     full: bool = False
+    settled: bool = False  # stopped early under the campaign's stop rule (adaptive votes)
+    change_p: float = 1.0
+    contested: bool = False
     shuffle_key: float = 0.0  # random, fixed at creation: a cheap random walk over the pool
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -15,9 +15,11 @@ STYLES = ("Sure! {n} is short.", "Certainly. Here is a formal, complete and care
 
 async def make_campaign(database: Database, name: str = "camp", *, items: int = 6, k: int = 3, votes: int = 2,
                         regions: tuple[str, ...] = ("Africa", "Europe"), quota: str = "balanced",
-                        gold_rate: float = 0.0, lease_minutes: int = 30, guidelines: str = "Rank by help.") -> str:
+                        gold_rate: float = 0.0, lease_minutes: int = 30, guidelines: str = "Rank by help.",
+                        votes_min: int | None = None, stop_rule: str = "top") -> str:
     spec = CampaignSpec(name=name, criterion="helpfulness", k=k, votes=votes, regions=list(regions),
-                        guidelines=guidelines, quota_policy=quota, gold_rate=gold_rate, lease_minutes=lease_minutes)
+                        guidelines=guidelines, quota_policy=quota, gold_rate=gold_rate, lease_minutes=lease_minutes,
+                        votes_min=votes_min, stop_rule=stop_rule)
     prompts = [PromptRecord(external_id=f"p{i}", text=f"Question number {i} about topic {i}?") for i in range(items)]
     completions = [CompletionRecord(prompt_id=f"p{i}", texts=[STYLES[j].format(n=f"topic {i}") for j in range(k)],
                                     model="test") for i in range(items)]

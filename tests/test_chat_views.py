@@ -88,3 +88,12 @@ def test_status_counts_who_joined_and_who_ranked_and_each_region_share() -> None
     assert "21 joined, 17 ranked" in view.head.plain() and "61/120 rankings (51%)" in view.head.plain()
     assert region_share(STATS) == 20 and "Europe         " + "█" * 20 + "  20/20" in view.table
     assert region_share({**STATS, "quota_policy": "none"}) == 120
+
+
+def test_status_says_how_many_items_stopped_early_under_adaptive_votes() -> None:
+    adaptive = {"votes_min": 3, "votes_max": 9, "stop_rule": "top", "stop_threshold": 0.05, "items_stopped_early": 7,
+                "items_at_max": 2, "items_contested": 1}
+    view = status_view({**STATS, "adaptive_votes": adaptive})
+    assert view.adaptive is not None
+    assert "7 items stopped early" in view.adaptive.plain() and "top choice" in view.adaptive.plain()
+    assert status_view(STATS).adaptive is None  # fixed votes: nothing to say

@@ -98,7 +98,8 @@ def test_bad_sampling_settings_name_their_field(settings: dict, field: str) -> N
 
 def test_settings_record_names_model_and_every_setting() -> None:
     record = SamplingSettings(max_new_tokens=12, temperature=0.5, top_p=0.8, seed=3).record("m")
-    assert record == {"model": "m", "max_new_tokens": 12, "temperature": 0.5, "top_p": 0.8, "seed": 3}
+    assert record == {"model": "m", "max_new_tokens": 12, "temperature": 0.5, "top_p": 0.8, "seed": 3,
+                      "system": None}
 
 
 # --- model paths that must fail fast, naming the path ---------------------------------------------------------

@@ -15,7 +15,7 @@ from bot.settings import get_settings
 from storage.engine import make_sync_engine
 from trainer import instruct_model
 from trainer.instruct_model import InstructModel, load_instruct_model
-from trainer.sampling import CompletionSampler, SamplingSettings, sampler_for
+from trainer.sampling import CUT_MARK, CompletionSampler, SamplingSettings, sampler_for
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -86,6 +86,11 @@ def test_batched_sampling_gives_k_distinct_completions_reproducibly(cached: Inst
     assert sampler_for(cached, other_seed).sample(PROMPTS, 3) != first
 
 
+def test_answers_cut_by_the_token_budget_are_marked(cached: InstructModel) -> None:
+    texts = [t for row in sampler_for(cached, TINY).sample(PROMPTS, 2) for t in row]  # 8 tokens cut every one
+    assert texts and all(t.endswith(f"\n{CUT_MARK}") for t in texts)
+
+
 def sql(query: str) -> list[tuple]:
     engine = make_sync_engine(get_settings().resolved_database_url)
     try:
@@ -116,7 +121,7 @@ def test_generate_command_end_to_end(home: Path, cold: InstructModel, tmp_path: 
     assert len(rows) == 4 and {row[0] for row in rows} == {str(cold.folder)}
     settings = json.loads(rows[0][1]) if isinstance(rows[0][1], str) else rows[0][1]
     assert settings == {"model": str(cold.folder), "max_new_tokens": 8, "temperature": 0.7, "top_p": 0.9,
-                        "seed": 4}
+                        "seed": 4, "system": None}
 
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and "already has its completions" in again.stdout

@@ -36,8 +36,11 @@ async def test_crowd_fills_every_item_and_writes_the_truth(database: Database, t
         items = (await session.exec(select(Item))).all()
         sims = (await session.exec(select(Labeler).where(Labeler.platform == "sim"))).all()
         rankings = (await session.exec(select(Ranking))).all()
-    assert set(truth) == {"campaign", "seed", "quality", "region_taste", "labelers", "true_order", "region_order",
-                          "contested_items"}
+    assert set(truth) == {"campaign", "seed", "quality", "quality_parts", "judge_weights", "region_taste", "labelers",
+                          "true_order", "region_order", "contested_items"}
+    assert set(truth["quality_parts"]) == set(truth["quality"])
+    assert all(set(parts) == {"relevance", "complete", "repetition", "refusal", "noise"}
+               for parts in truth["quality_parts"].values())
     assert truth["campaign"] == "camp" and truth["seed"] == 3
     assert set(truth["quality"]) == {str(c.id) for c in completions}
     assert set(truth["region_taste"]) == set(REGIONS)
@@ -94,11 +97,17 @@ async def test_spammers_are_fast_and_honest_labelers_are_not(sqlite_url: str, tm
         assert (ranking.seconds < floor) == (kind != "honest")
 
 
+def fake_embedder(texts: list[str]) -> np.ndarray:
+    """Unit vectors from a hash of the text: fixed, and no model to load."""
+    vectors = np.array([np.random.default_rng(sum(map(ord, t))).normal(size=8) for t in texts])
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
 def test_planted_tastes_reverse_some_items() -> None:
     rng = np.random.default_rng(0)
     texts = [["ok!", "Thank you. Regarding this, I would recommend the following careful steps, kindly.",
               "Sure thing lol", "Certainly. However, consider the alternatives."] for _ in range(40)]
-    truth = plant_truth(texts, list(REGIONS), rng)
+    truth = plant_truth(["Say something."] * 40, texts, list(REGIONS), rng, embedder=fake_embedder)
     assert truth.tastes["Africa"]["length"] > 0 > truth.tastes["Europe"]["length"]
     reversed_somewhere = np.zeros(40, dtype=bool)
     for order in truth.region_order.values():

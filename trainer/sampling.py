@@ -3,10 +3,13 @@
 Batching is the speed: prompts are wrapped in the model's chat template, left-padded into one batch, and each
 is expanded to k samples with `num_return_sequences`, so one `generate` call writes k × len(prompts) answers.
 A ranking needs k *different* answers, so empty or repeated ones are sampled again (a bounded number of times).
+An answer the token budget cut off (no end-of-text token) is trimmed to its last full sentence and marked with
+CUT_MARK, so a labeler never reads a sentence that stops in the middle without being told.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -14,6 +17,9 @@ from typing import Any
 from bot.errors import InputError, ModelError
 
 MAX_ATTEMPTS = 4  # first try + re-samples for empty or repeated completions
+CUT_MARK = "…"
+SENTENCE_END = re.compile(r"(?:(?<!\d)\.|[!?])[\"')\]*]*(?=\s|$)")  # not the "3." of a numbered list
+MIN_KEPT = 0.3  # trim to the last sentence only if that keeps this share of the text; else mark the cut as is
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,7 @@ class SamplingSettings:
     temperature: float = 0.7
     top_p: float = 0.9
     seed: int = 0
+    system: str | None = None  # a system turn before each prompt (the demo asks for short, whole answers)
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
@@ -35,6 +42,15 @@ class SamplingSettings:
 
     def record(self, model_id: str) -> dict[str, Any]:
         return {"model": model_id, **asdict(self)}
+
+
+def end_at_sentence(text: str) -> str:
+    """A cut-off answer ended at its last full sentence, then CUT_MARK on a line of its own."""
+    text = text.rstrip()
+    ends = [match.end() for match in SENTENCE_END.finditer(text)]
+    if ends and ends[-1] >= MIN_KEPT * len(text):
+        text = text[:ends[-1]]
+    return f"{text}\n{CUT_MARK}" if text else text
 
 
 def normalized(text: str) -> str:
@@ -64,7 +80,8 @@ class CompletionSampler:
 
     def chat_text(self, prompt: str) -> str:
         """The prompt as the model was trained to see a user turn, ending where the assistant's answer starts."""
-        return self.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+        system = [{"role": "system", "content": self.settings.system}] if self.settings.system else []
+        return self.tokenizer.apply_chat_template([*system, {"role": "user", "content": prompt}], tokenize=False,
                                                   add_generation_prompt=True)
 
     def sample(self, prompts: list[str], k: int) -> list[list[str]]:
@@ -111,7 +128,12 @@ class CompletionSampler:
                 **batch, do_sample=True, temperature=self.settings.temperature, top_p=self.settings.top_p,
                 max_new_tokens=self.settings.max_new_tokens, num_return_sequences=n,
                 pad_token_id=self.tokenizer.pad_token_id)
-        texts = self.tokenizer.batch_decode(output[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+        generated = output[:, batch["input_ids"].shape[1]:]
+        texts = self.tokenizer.batch_decode(generated, skip_special_tokens=True)
+        stops = self.model.generation_config.eos_token_id
+        stops = torch.tensor(stops if isinstance(stops, list) else [stops] if stops is not None else [])
+        finished = torch.isin(generated, stops).any(dim=1).tolist()
+        texts = [text if done else end_at_sentence(text) for text, done in zip(texts, finished, strict=True)]
         return [texts[i * n:(i + 1) * n] for i in range(len(prompts))]
 
 

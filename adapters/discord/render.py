@@ -60,7 +60,8 @@ def draw(view: View) -> list[Draft]:
     if isinstance(view, Notice):
         return [Draft(ICONS[view.kind] + render(view.text), view=_buttons([view.controls]))]
     if isinstance(view, StatusView):
-        return [Draft(render(view.head) + "\n```\n" + view.table.replace("`", "ˋ") + "\n```")]
+        adaptive = "\n" + render(view.adaptive) if view.adaptive else ""
+        return [Draft(render(view.head) + "\n```\n" + view.table.replace("`", "ˋ") + "\n```" + adaptive)]
     if isinstance(view, FullText):
         return _long(render(view.title), escape(view.text))
     if isinstance(view, GuidelinesView):

@@ -139,7 +139,8 @@ def notice_blocks(view: Notice) -> list[Block]:
 
 
 def status_text(view: StatusView) -> str:
-    return mrkdwn(view.head) + "\n```\n" + escape(view.table) + "\n```"
+    adaptive = "\n" + mrkdwn(view.adaptive) if view.adaptive else ""
+    return mrkdwn(view.head) + "\n```\n" + escape(view.table) + "\n```" + adaptive
 
 
 def home_view(view: HomeView) -> View:

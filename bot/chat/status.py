@@ -45,4 +45,12 @@ def status_view(stats: Mapping[str, Any]) -> StatusView:
              "complete · {joined} joined, {ranked} ranked", campaign=stats["name"], status=stats["status"],
              done=done, needed=needed, percent=f"{percent:.0f}", complete=stats["items_complete"],
              items=stats["items"], joined=stats.get("joined", 0), ranked=stats["labelers"])
-    return StatusView(head=head, table=table)
+    adaptive = stats.get("adaptive_votes")
+    stopped = None if not adaptive else _(
+        "Adaptive votes {low}..{high}: {early} items stopped early, settled under the '{rule}' rule (chance below "
+        "{threshold} that one more ranking changes the {what}); {at_max} reached {high}; {contested} contested "
+        "between regions.", low=adaptive["votes_min"], high=adaptive["votes_max"],
+        early=adaptive["items_stopped_early"], rule=adaptive["stop_rule"], threshold=adaptive["stop_threshold"],
+        what=_("top choice").plain() if adaptive["stop_rule"] == "top" else _("whole order").plain(),
+        at_max=adaptive["items_at_max"], contested=adaptive["items_contested"])
+    return StatusView(head=head, table=table, adaptive=stopped)

@@ -114,6 +114,7 @@ class StatusView:
 
     head: Text
     table: str
+    adaptive: Text | None = None  # adaptive votes: how many items stopped early, and why
 
 
 @dataclass(frozen=True)

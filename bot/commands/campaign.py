@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from bot import campaigns
+from bot.adaptive_votes import parse_votes
 from bot.database import Database, run
 from bot.errors import InputError
 from bot.prompt_files import read_completions, read_prompts
@@ -16,6 +17,15 @@ from bot.prompt_files import read_completions, read_prompts
 
 def parse_regions(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def votes_text(stats: dict) -> str:
+    """`3` for fixed votes, `3..9 (stop: top < 0.05)` for adaptive ones."""
+    adaptive = stats.get("adaptive_votes")
+    if not adaptive:
+        return str(stats["votes"])
+    return f"{adaptive['votes_min']}..{adaptive['votes_max']} (stop: {adaptive['stop_rule']} < " \
+           f"{adaptive['stop_threshold']:g})"
 
 
 def read_guidelines(path: Path | None) -> str:
@@ -39,7 +49,14 @@ def register(app: typer.Typer) -> None:
         prompts: Annotated[Path, typer.Option(help="Prompt file: JSONL or CSV.")],
         criterion: Annotated[str, typer.Option(help="helpfulness, harmlessness, or a custom question.")],
         k: Annotated[int, typer.Option(help="Completions per prompt (2-9).")] = 4,
-        votes: Annotated[int, typer.Option(help="Rankings wanted per item.")] = 3,
+        votes: Annotated[str, typer.Option(
+            help="Rankings per item: a number (fixed), or MIN..MAX such as 3..9 (adaptive: an item stops taking "
+                 "rankings once it has MIN and its consensus is settled, and never takes more than MAX).")] = "3",
+        stop: Annotated[str, typer.Option(
+            help="Adaptive votes: what must be settled for an item to stop, 'top' (the top choice) or 'order' "
+                 "(the whole order).")] = "top",
+        stop_below: Annotated[float, typer.Option(
+            help="Adaptive votes: stop once P(one more ranking changes it) is below this.")] = 0.05,
         regions: Annotated[str, typer.Option(help="Comma-separated regions, e.g. 'Africa,Europe,Asia'.")] = "",
         guidelines: Annotated[Path | None, typer.Option(help="Guidelines in Markdown.")] = None,
         completions: Annotated[Path | None, typer.Option(help="JSONL of completions made elsewhere.")] = None,
@@ -60,8 +77,10 @@ def register(app: typer.Typer) -> None:
             help="Time zone of --quiet-hours, e.g. Europe/Paris (default UTC).")] = None,
     ) -> None:
         """Create a campaign from a prompt file (re-running it adds only what is new)."""
+        votes_min, votes_max = parse_votes(votes)
         spec = campaigns.CampaignSpec(
-            name=name, criterion=criterion, k=k, votes=votes, regions=parse_regions(regions),
+            name=name, criterion=criterion, k=k, votes=votes_max, votes_min=votes_min, stop_rule=stop,
+            stop_threshold=stop_below, regions=parse_regions(regions),
             guidelines=read_guidelines(guidelines), quota_policy=quota, lease_minutes=lease_minutes,
             retrain_schedule=retrain, announcement_channel=announce, retrain_every=retrain_every,
             remind_after_hours=remind_after, quiet_hours=quiet_hours, quiet_timezone=quiet_timezone)
@@ -94,7 +113,7 @@ def register(app: typer.Typer) -> None:
         if not rows:
             typer.echo("no campaigns yet: crowdrank campaign create NAME --prompts FILE --criterion TEXT")
         for row in rows:
-            typer.echo(f"{row['name']:<24} {row['status']:<10} k={row['k']} votes={row['votes']} "
+            typer.echo(f"{row['name']:<24} {row['status']:<10} k={row['k']} votes={votes_text(row)} "
                        f"items {row['items_complete']}/{row['items']} complete, {row['rankings']} rankings")
 
     @group.command("show")
@@ -112,8 +131,17 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(stats))
             return
+        adaptive = stats.pop("adaptive_votes")
+        stats["votes"] = votes_text({**stats, "adaptive_votes": adaptive})
         for key, value in stats.items():
             typer.echo(f"{key:>18}: {value}")
+        if adaptive:
+            typer.echo(f"{'stopped early':>18}: {adaptive['items_stopped_early']} items "
+                       f"({adaptive['rankings_of_items_stopped_early']} rankings)")
+            for why, count in adaptive["stopped_early_why"].items():
+                typer.echo(f"{'':>18}  {count}: {why}")
+            typer.echo(f"{'at the maximum':>18}: {adaptive['items_at_max']} items")
+            typer.echo(f"{'contested':>18}: {adaptive['items_contested']} items (regions pull apart)")
 
     def status_command(command: str) -> None:
         @group.command(command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -20,14 +21,13 @@ def register(app: typer.Typer) -> None:
         labelers: Annotated[int, typer.Option(min=1, help="Size of the simulated crowd.")] = 30,
         spammers: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of spammers in the crowd.")] = 0.1,
         seed: Annotated[int, typer.Option(help="Seed for the crowd and the reward model.")] = 0,
-        epochs: Annotated[int, typer.Option(min=1, help="Reward-model training epochs.")] = 2,
+        epochs: Annotated[int, typer.Option(min=1, help="Reward-model training epochs.")] = 3,
     ) -> None:
         """Run the whole loop: campaign 'demo' from the bundled prompts, completions from the bundled instruct
         model, a simulated crowd, labeler trust, the consensus report, pairs and a reward model."""
-        from bot.demo.run import DemoOptions, run_demo
-        from trainer.sampling import SamplingSettings
+        from bot.demo.run import DEMO_SAMPLING, DemoOptions, run_demo
 
-        sampling = SamplingSettings() if max_new_tokens is None else SamplingSettings(max_new_tokens=max_new_tokens)
+        sampling = DEMO_SAMPLING if max_new_tokens is None else replace(DEMO_SAMPLING, max_new_tokens=max_new_tokens)
         options = DemoOptions(prompts_limit=prompts_limit, model=model, sampling=sampling, batch_size=batch_size,
                               labelers=labelers, spammers=spammers, seed=seed, epochs=epochs)
         settings = get_settings()

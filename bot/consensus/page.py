@@ -127,8 +127,19 @@ def _truth(s: dict) -> str:
             f"{_num(co['chance'])}); a planted item outscores an unplanted one with probability {_num(co['auc'])}.</p>")
 
 
+def _adaptive(adaptive: dict | None) -> str:
+    """How many items stopped before the maximum, and why (adaptive votes only)."""
+    if not adaptive:
+        return ""
+    why = "".join(f"<li>{count}: {_e(reason)}</li>" for reason, count in adaptive["stopped_early_why"].items())
+    return (f"<h2>Adaptive votes</h2><p>{adaptive['votes_min']} to {adaptive['votes_max']} rankings per item: "
+            f"{adaptive['items_stopped_early']} items stopped early with {adaptive['rankings_of_items_stopped_early']}"
+            f" rankings between them, {adaptive['items_at_max']} reached the maximum, "
+            f"{adaptive['items_contested']} are contested between regions.</p><ul>{why}</ul>")
+
+
 def render_page(campaign: str, analysis: Analysis, figures: dict[str, str],
-                texts: dict[int, tuple[str, dict[int, str]]]) -> str:
+                texts: dict[int, tuple[str, dict[int, str]]], adaptive: dict | None = None) -> str:
     s = analysis.summary
     bias = s["position_bias"]
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -137,7 +148,7 @@ def render_page(campaign: str, analysis: Analysis, figures: dict[str, str],
 <style>{STYLE}</style></head><body>
 <h1>Consensus report: {_e(campaign)}</h1><p class="note">Generated {when}. Ties take their average rank; in pairwise
 agreement a tie agrees only with a tie. Intervals: {s['bootstrap']['resamples']} bootstrap resamples of items.</p>
-<h2>Summary</h2>{_summary(s)}
+<h2>Summary</h2>{_summary(s)}{_adaptive(adaptive)}
 <h2>Regions</h2>{_img(figures, 'regions')}{_regions(s)}{_img(figures, 'matrix')}
 <h2>Agreement over time</h2>{_img(figures, 'timeline')}
 <h2>Labelers</h2>{_img(figures, 'trust')}

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from sqlmodel import col, select
 
+from bot.adaptive_votes import adaptive_stats
 from bot.consensus.analysis import Analysis, analyze
 from bot.consensus.campaign_data import item_texts, load_rankings, write_consensus
 from bot.consensus.page import render_page
@@ -118,14 +119,15 @@ async def write_report(database: Database, campaign_name: str, out_dir: Path | s
         written = await write_consensus(session, loaded.campaign.id or 0, loaded.rankings, analysis.consensus,
                                         kendall_w, on_start=on_start, on_batch=on_batch)
         texts = await item_texts(session, [int(loaded.rankings.item_ids[i]) for i in analysis.contested])
+        adaptive = await adaptive_stats(session, loaded.campaign)
     pictures = await asyncio.to_thread(figures, analysis)
     names = await _identities(database, [str(k) for k in loaded.rankings.labeler_keys]) if identify else None
-    summary = {"campaign": campaign_name, **analysis.summary, "consensus_rows": written}
+    summary = {"campaign": campaign_name, **analysis.summary, "consensus_rows": written, "adaptive_votes": adaptive}
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False), encoding="utf-8")
     _items_csv(out / "items.csv", analysis, loaded.prompt_ids)
     _labelers_csv(out / "labelers.csv", analysis, names)
     _regions_csv(out / "regions.csv", analysis)
     page = out / "report.html"
-    page.write_text(render_page(campaign_name, analysis, pictures, texts), encoding="utf-8")
+    page.write_text(render_page(campaign_name, analysis, pictures, texts, adaptive), encoding="utf-8")
     return page

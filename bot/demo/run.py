@@ -11,7 +11,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -20,16 +20,19 @@ from bot import campaigns, generation
 from bot.consensus.report import write_report
 from bot.database import Database
 from bot.demo import GUIDELINES, PROMPTS
+from bot.demo.evaluate import accuracy_table, consensus_groups, held_out_accuracy, truth_groups
 from bot.progress import progress_bar
 from bot.prompt_files import read_prompts
 from bot.quality import assess_campaign
-from bot.simulator import simulate
+from bot.simulator import simulate, truth_path
 from storage.models import Campaign, Completion, Prompt
+from trainer.model import build_groups
+from trainer.pair_files import read_pairs
 from trainer.pairs import export_pairs
 from trainer.retrain import train_reward_model
 from trainer.sampling import SamplingSettings
 from trainer.score import RewardModel
-from trainer.train import TrainConfig
+from trainer.train import TrainConfig, split_by_prompt
 
 CAMPAIGN = "demo"
 REGIONS = ["Africa", "Asia", "Europe", "Latin America", "North America", "Oceania"]
@@ -37,18 +40,21 @@ REGIONS = ["Africa", "Asia", "Europe", "Latin America", "North America", "Oceani
 # than twice the regions no two labelers of one region share an item and within-region agreement is unmeasurable.
 VOTES = 2 * len(REGIONS)
 DEMO_MIN_TRUST = 0.5  # leave the labelers the trust score flags out of the training pairs
+# Asked for short answers, the 135M model finishes far more of them inside the token budget (the rest are trimmed
+# to their last full sentence and marked "…" by the sampler): labelers read whole answers, not cut sentences.
+DEMO_SAMPLING = SamplingSettings(system="Answer in two or three short sentences.")
 
 
 @dataclass
 class DemoOptions:
     prompts_limit: int | None = None  # only the first N bundled prompts (quick runs)
     model: str = "default"
-    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    sampling: SamplingSettings = DEMO_SAMPLING
     batch_size: int = 8
     labelers: int = 30  # the simulated crowd
     spammers: float = 0.1
     seed: int = 0
-    epochs: int = 2  # reward-model training
+    epochs: int = 3  # reward-model training
     train: bool = True
 
 
@@ -88,7 +94,7 @@ async def generate_completions(demo: Demo) -> None:
     sampling = options.sampling
     make_sampler = generation.model_sampler(options.model, cache, max_new_tokens=sampling.max_new_tokens,
                                             temperature=sampling.temperature, top_p=sampling.top_p,
-                                            seed=sampling.seed)
+                                            seed=sampling.seed, system=sampling.system)
     async with demo.database.session() as session:
         with progress_bar("generating", "prompt") as (on_start, on_batch):
             result = await generation.generate_completions(session, CAMPAIGN, make_sampler,
@@ -182,17 +188,35 @@ async def export_and_train(demo: Demo) -> None:
     demo.outputs["consensus pairs"] = str(consensus.path)
     if not demo.options.train:
         return
-    # a quarter of the 52 prompts held out: with the default tenth, five prompts made the estimate swing ±0.15
-    config = TrainConfig(epochs=demo.options.epochs, seed=demo.options.seed, validation_fraction=0.25)
+    # a quarter of the 52 prompts held out: with the default tenth, five prompts made the estimate swing ±0.15;
+    # four prompts per step and a larger step: with eight prompts at 3e-5, 39 training prompts made ten small
+    # optimizer steps and the scores barely moved (trials on the hidden truth's own pairs: 0.50 then, 0.65-0.68 now)
+    config = TrainConfig(epochs=demo.options.epochs, seed=demo.options.seed, validation_fraction=0.25,
+                         batch_prompts=4, lr=2e-4)
     version = await asyncio.to_thread(train_reward_model, url, demo.home, pairs=consensus.path, config=config)
-    metrics = version.metrics
-    demo.echo(f"reward model {version.name}: validation accuracy {metrics['val_accuracy']:.3f} "
-              f"± {metrics['val_interval95']:.3f} on {metrics['val_pairs']} held-out pairs; "
-              f"{'active' if version.active else 'kept the previous active version'}")
-    demo.echo("(the simulated crowd mostly follows hidden per-completion qualities no text model can see, so "
-              "expect little above chance here; bench/hh_rlhf.py measures the reward model on real human pairs)")
+    demo.echo(f"reward model {version.name}: {'active' if version.active else 'kept the previous active version'}")
     demo.outputs["reward model"] = str(version.path)
+    await evaluate_reward_model(demo, version.path, consensus.path, config)
     await score_example(demo, version.path)
+
+
+async def evaluate_reward_model(demo: Demo, model_path: Path, pair_file: Path, config: TrainConfig) -> None:
+    """Held-out accuracy against the consensus and the hidden truth, beside the two length baselines."""
+    groups, _ = build_groups(read_pairs(pair_file))
+    _, val = split_by_prompt(groups, config.validation_fraction, config.seed)  # the training run's own split
+    model = await asyncio.to_thread(RewardModel.load, model_path)
+    async with demo.database.session() as session:
+        campaign = await campaigns.get_campaign(session, CAMPAIGN)
+    held_out = {g.prompt for g in val}
+    truth = await truth_groups(demo.database, campaign, truth_path(CAMPAIGN, demo.home), held_out)
+    results = {"the crowd's consensus": held_out_accuracy(consensus_groups(val), model.score, demo.options.seed),
+               "the hidden truth": held_out_accuracy(truth, model.score, demo.options.seed)}
+    for line in accuracy_table(results):
+        demo.echo(line)
+    path = demo.home / "demo" / "evaluation.json"
+    path.write_text(json.dumps({ref: {name: asdict(acc) for name, acc in row.items()}
+                                for ref, row in results.items()}, indent=1), encoding="utf-8")
+    demo.outputs["evaluation"] = str(path)
 
 
 async def score_example(demo: Demo, model_path: Path) -> None:
