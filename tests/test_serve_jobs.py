@@ -28,6 +28,17 @@ from trainer.registry import list_versions
 ROOT = Path(__file__).resolve().parents[1]
 
 
+async def start_serve(emulator: SlackEmulator, url: str, home: Path, port: int) -> asyncio.subprocess.Process:
+    """`crowdrank serve --slack` in its own process against the emulator, its output piped for the health line."""
+    env = {**os.environ, "SLACK_BOT_TOKEN": emulator.token, "SLACK_SIGNING_SECRET": SECRET,
+           "SLACK_API_URL": emulator.api_url, "CROWDRANK_DATABASE_URL": url, "CROWDRANK_HOME": str(home),
+           "PYTHONPATH": str(ROOT)}
+    env.pop("SLACK_APP_TOKEN", None)
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "serve", "--slack", "--port", str(port), "--host", "127.0.0.1", env=env,
+        cwd=home, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+
+
 async def test_serve_runs_a_due_retrain_announces_it_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     emulator = SlackEmulator()
     await emulator.start()
@@ -38,13 +49,7 @@ async def test_serve_runs_a_due_retrain_announces_it_and_stops_cleanly_on_sigter
     async with database.session() as session:  # an earlier serve stored the schedule, then the bot was down
         await schedules.sync(session, utcnow() - timedelta(days=2))
     port = free_port()
-    env = {**os.environ, "SLACK_BOT_TOKEN": emulator.token, "SLACK_SIGNING_SECRET": SECRET,
-           "SLACK_API_URL": emulator.api_url, "CROWDRANK_DATABASE_URL": url, "CROWDRANK_HOME": str(tmp_path),
-           "PYTHONPATH": str(ROOT)}
-    env.pop("SLACK_APP_TOKEN", None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", "--slack", "--port", str(port), "--host", "127.0.0.1", env=env,
-        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    process = await start_serve(emulator, url, tmp_path, port)
     try:
         assert process.stdout is not None
         health = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
@@ -117,13 +122,7 @@ async def test_a_click_acknowledged_before_sigterm_is_stored_and_its_card_update
     message = Message("DU0ANNA", "1800000000.000100", text, [b.to_dict() for b in blocks])
     emulator.messages[(message.channel, message.ts)] = message
     port = free_port()
-    env = {**os.environ, "SLACK_BOT_TOKEN": emulator.token, "SLACK_SIGNING_SECRET": SECRET,
-           "SLACK_API_URL": emulator.api_url, "CROWDRANK_DATABASE_URL": url, "CROWDRANK_HOME": str(tmp_path),
-           "PYTHONPATH": str(ROOT)}
-    env.pop("SLACK_APP_TOKEN", None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", "--slack", "--port", str(port), "--host", "127.0.0.1", env=env,
-        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    process = await start_serve(emulator, url, tmp_path, port)
     try:
         assert process.stdout is not None
         await asyncio.wait_for(process.stdout.readline(), 60)
