@@ -8,6 +8,7 @@ of failing half-way with "database is locked". PostgreSQL goes through psycopg 3
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, event
@@ -52,9 +53,8 @@ def _tune_sqlite(engine: Engine, *, autocheckpoint: bool = True) -> None:
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we send BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        # the busy timeout first: switching to WAL takes a lock, and another process may be opening the file too
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         if not autocheckpoint:
@@ -64,6 +64,25 @@ def _tune_sqlite(engine: Engine, *, autocheckpoint: bool = True) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _switch_to_wal(cursor) -> None:
+    """WAL once per file. The switch needs the file to itself, and SQLite skips the busy handler for it when
+    another process holds a lock (two `accelerate launch` ranks opening a new file raced to "database is
+    locked"), so it is retried here, for as long as the busy timeout allows."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode")
+            if cursor.fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
 
 
 def make_sync_engine(url: str, **kwargs) -> Engine:

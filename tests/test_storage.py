@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -105,6 +109,43 @@ def test_sqlite_is_tuned_for_many_writers(sqlite_url: str) -> None:
             assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
     finally:
         engine.dispose()
+
+
+def _open_and_write(url: str, start: float, results) -> None:  # type: ignore[no-untyped-def]
+    while time.time() < start:  # every process reaches the fresh file at the same moment
+        pass
+    engine = make_sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE IF NOT EXISTS opened (pid INTEGER)"))
+            connection.execute(text("INSERT INTO opened VALUES (:pid)"), {"pid": os.getpid()})
+        results.put("ok")
+    except Exception as exc:  # reported to the test, which names it
+        results.put(f"{type(exc).__name__}: {exc}")
+    finally:
+        engine.dispose()
+
+
+def test_processes_opening_a_new_sqlite_file_at_once_all_get_in(tmp_path: Path) -> None:
+    """`accelerate launch` ranks and serve processes open one file together; the WAL switch used to lose."""
+    context = multiprocessing.get_context("fork")
+    for round_ in range(25):
+        url = f"sqlite:///{tmp_path / f'{round_}.db'}"
+        results = context.Queue()
+        start = time.time() + 0.2
+        processes = [context.Process(target=_open_and_write, args=(url, start, results)) for _ in range(4)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(timeout=60)
+        assert sorted(results.get(timeout=5) for _ in processes) == ["ok"] * 4
+        engine = make_sync_engine(url)
+        try:
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT count(*) FROM opened")).scalar() == 4
+                assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        finally:
+            engine.dispose()
 
 
 @pytest.mark.parametrize(

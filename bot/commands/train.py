@@ -29,11 +29,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train a reward model on a campaign's rankings or a pair file; register it as rm-NNNN."""
         from storage.migrate import upgrade
+        from trainer.distributed import launched_ranks
         from trainer.retrain import TrainConfig, train_reward_model
 
         settings = get_settings()
         settings.home.mkdir(parents=True, exist_ok=True)
-        upgrade(settings.resolved_database_url)
+        ranks = launched_ranks()
+        if ranks.main:  # under `accelerate launch` one process migrates; the others wait for it, then read
+            upgrade(settings.resolved_database_url)
+        ranks.barrier()
         config = TrainConfig(backbone=backbone, epochs=epochs, lr=lr, batch_prompts=batch_prompts,
                              max_length=max_length, seed=seed)
         version = train_reward_model(settings.resolved_database_url, settings.home, campaign=campaign,
