@@ -3,7 +3,9 @@ meets in chat, whichever platform they are on."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import func, select
@@ -15,7 +17,7 @@ from bot.chat.throttle import Throttle
 from bot.chat.views import CardView, Limits, Notice, Reply, StepView
 from bot.database import Database
 from bot.prompt_files import CompletionRecord, PromptRecord
-from storage.models import Labeler, Ranking
+from storage.models import Delivery, Labeler, Ranking
 
 REGIONS = ["Africa", "Europe"]
 
@@ -208,3 +210,26 @@ async def test_no_more_reminders_is_one_click_for_good_and_the_time_zone_is_kept
     assert labeler.reminders_off_at is not None and labeler.tz == "Europe/Paris"
     async with database.session() as session:
         assert await reminders.opted_out(session, "heat") == [labeler.pseudonym]
+
+
+async def test_a_write_slower_than_the_deadline_says_press_again_and_still_finishes(database: Database) -> None:
+    conversation = await setup(database)
+    ana = person("UANA")
+    card = await onboard(conversation, ana)
+    slow_press, gate = conversation.press, asyncio.Event()
+
+    async def press_after_the_gate(*args: Any, **kwargs: Any) -> list[Reply]:
+        await gate.wait()
+        return await slow_press(*args, **kwargs)
+
+    conversation.press = press_after_the_gate  # type: ignore[method-assign]
+    replies = await conversation.press_in_time(ana, f"rank:{card.card_id}:0", delivery="late", deadline=0.05)
+    assert [r.intent for r in replies] == ["private"] and "press again" in texts(replies)
+    gate.set()
+    while conversation._late:  # the late write is left to finish, not cancelled
+        await asyncio.sleep(0.01)
+    async with database.session() as session:
+        assert (await session.exec(select(func.count()).select_from(Delivery))).one() >= 1
+    conversation.press = slow_press  # type: ignore[method-assign]
+    (quick,) = await conversation.press_in_time(ana, f"rank:{card.card_id}:1", delivery="quick")
+    assert isinstance(quick.view, CardView) and quick.view.order is not None and "A > B" in quick.view.order.plain()

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import shlex
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
-from typing import NoReturn
+from collections.abc import Callable, Coroutine, Hashable, Sequence
+from typing import Any, NoReturn
 from weakref import WeakValueDictionary
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -47,8 +48,10 @@ from bot.ranking_session import MAX_SKIP_REASON
 
 __all__ = ["Conversation", "split_words", "MAX_COMMAND_CHARS", "LABELER_COMMANDS", "MANAGER_COMMANDS"]
 
+log = logging.getLogger("crowdrank.chat")
 MAX_COMMAND_CHARS = 2000
 SEEN_LIMIT = 10_000
+WRITE_DEADLINE = 2.0  # seconds: the write must be stored before the platform's 3 s answer, with room to answer
 LABELER_COMMANDS = ("join", "rank", "forget", "help")
 MANAGER_COMMANDS = ("status", "invite", "pause", "resume", "retrain", "report", "guidelines")
 
@@ -90,6 +93,7 @@ class Conversation:
         self._labelers: dict[tuple[str, str, str], int] = {}
         self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
         self._seen: OrderedDict[Hashable, None] = OrderedDict()
+        self._late: set[asyncio.Task[list[Reply]]] = set()
 
     # ---- entry points ------------------------------------------------------------------------------------------
     async def press(self, who: Who, value: str, *, delivery: str | None = None) -> list[Reply]:
@@ -124,6 +128,35 @@ class Conversation:
                 return [await self._update(card, labeler), *await self._next_step(labeler, card.campaign)]
             except CrowdrankError as error:
                 return [self.refusal(error)]
+
+    async def press_in_time(self, who: Who, value: str, *, delivery: str | None = None,
+                            deadline: float = WRITE_DEADLINE) -> list[Reply]:
+        """`press`, bounded so the adapter can answer the platform only once the click is stored."""
+        return await self._in_time(who, self.press(who, value, delivery=delivery), deadline)
+
+    async def form_in_time(self, who: Who, value: str, reason: str, *, delivery: str | None = None,
+                           deadline: float = WRITE_DEADLINE) -> list[Reply]:
+        """`form`, bounded the same way."""
+        return await self._in_time(who, self.form(who, value, reason, delivery=delivery), deadline)
+
+    async def _in_time(self, who: Who, work: Coroutine[Any, Any, list[Reply]], deadline: float) -> list[Reply]:
+        """The replies of `work` if it finishes within `deadline`; otherwise "press again". The late write is left
+        to finish rather than cancelled (a cancelled commit may or may not have happened); the card's state and
+        the delivery id make a second press harmless either way."""
+        task = asyncio.ensure_future(work)
+        done, _pending = await asyncio.wait({task}, timeout=deadline)
+        if done:
+            return task.result()
+        self._late.add(task)
+        task.add_done_callback(self._late_done)
+        with use_locale(who.locale):
+            return [private(Notice(_("crowdrank is busy and could not confirm that in time. Look at the card in a "
+                                     "moment and press again if it has not changed."), kind="refusal"))]
+
+    def _late_done(self, task: asyncio.Task[list[Reply]]) -> None:
+        self._late.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a late write failed", exc_info=task.exception())
 
     async def command(self, who: Who, words: Sequence[str], *, here: str | None = None) -> list[Reply]:
         """`/crowdrank <verb> [args]`; `here` is the channel it was typed in (invitations and job results go
