@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.adaptive_votes import adaptive_stats, done_clause
 from bot.errors import InputError, NotFound, StateError
 from bot.i18n import N_
+from bot.plain_text import CAMPAIGN_NAME, CHANNEL, CRITERION, GUIDELINES, REGION, check_name, check_text
 from bot.prompt_files import CompletionRecord, PromptRecord
 from bot.quiet_hours import check_zone, parse_quiet_hours
 from bot.settledness import STOP_RULES
@@ -33,7 +34,9 @@ TRANSITIONS: dict[str, tuple[set[str], str]] = {
 
 # settings a re-run of `campaign create` may change (a value left out keeps the stored one)
 UPDATABLE = ("retrain_schedule", "announcement_channel", "retrain_every", "remind_after_hours", "quiet_hours",
-             "quiet_timezone")
+             "quiet_timezone", "rate_burst", "rate_per_second")
+MAX_RATE_BURST = 1000
+MAX_RATE_PER_SECOND = 1000.0
 
 
 def retrain_trigger(expression: str) -> CronTrigger:
@@ -65,8 +68,11 @@ class CampaignSpec:
     remind_after_hours: int | None = None
     quiet_hours: str | None = None  # None: the default window (22-8), or what the campaign has
     quiet_timezone: str | None = None
+    rate_burst: int | None = None  # per labeler: clicks at once, then `rate_per_second` (None: stored or default)
+    rate_per_second: float | None = None
 
     def validate(self) -> None:
+        self._check_plain_text()
         if not self.name.strip():
             raise InputError("campaign name is empty", field="name")
         if self.k not in K_RANGE:
@@ -101,6 +107,22 @@ class CampaignSpec:
             parse_quiet_hours(self.quiet_hours)
         if self.quiet_timezone is not None:
             check_zone(self.quiet_timezone, "quiet-timezone")
+        if self.rate_burst is not None and not 1 <= self.rate_burst <= MAX_RATE_BURST:
+            raise InputError(f"rate burst must be between 1 and {MAX_RATE_BURST}, got {self.rate_burst}",
+                             field="rate-burst")
+        if self.rate_per_second is not None and not 0 < self.rate_per_second <= MAX_RATE_PER_SECOND:
+            raise InputError(f"rate per second must be above 0 and at most {MAX_RATE_PER_SECOND}, got "
+                             f"{self.rate_per_second}", field="rate-per-second")
+
+    def _check_plain_text(self) -> None:
+        """Caps and control characters first, before anything parses or stores these texts."""
+        check_name(self.name, "campaign name", CAMPAIGN_NAME, field="name")
+        check_text(self.criterion, "criterion", CRITERION, field="criterion")
+        check_text(self.guidelines, "guidelines", GUIDELINES, field="guidelines")
+        for region in self.regions:
+            check_name(region, "region", REGION, field="regions")
+        if self.announcement_channel is not None:
+            check_name(self.announcement_channel, "announcement channel", CHANNEL, field="announce")
 
 
 @dataclass
@@ -285,6 +307,8 @@ async def campaign_stats(session: AsyncSession, campaign: Campaign) -> dict[str,
         "retrain_every": campaign.retrain_every,
         "remind_after_hours": campaign.remind_after_hours,
         "quiet_hours": f"{campaign.quiet_hours} {campaign.quiet_timezone}",
+        "rate_burst": campaign.rate_burst,  # per labeler: clicks at once, then rate_per_second
+        "rate_per_second": campaign.rate_per_second,
         "prompts": prompts,
         "completions": completions,
         "items": items,

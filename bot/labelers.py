@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.campaigns import get_campaign
 from bot.errors import InputError, NotAllowed, NotFound, StateError
 from bot.i18n import N_
+from bot.plain_text import CHAT_ID, REGION, check_name, clean_display_name
 from bot.unit_of_work import transaction
 from storage.models import Assignment, Campaign, Enrollment, Item, Labeler, new_pseudonym, utcnow
 
@@ -69,6 +70,10 @@ async def register_labeler(session: AsyncSession, platform: str, workspace: str,
                          field="platform")
     if not workspace or not user_id:
         raise InputError("workspace and user id must not be empty", field="user_id")
+    check_chat_ids(workspace, user_id)
+    display_name = clean_display_name(display_name)
+    if suggested_region is not None:
+        suggested_region = check_name(suggested_region, "suggested region", REGION, field="region")
     async with transaction(session):
         statement = insert_for(session)(Labeler).values(
             platform=platform, workspace=workspace, user_id=user_id, pseudonym=new_pseudonym(),
@@ -84,8 +89,16 @@ async def register_labeler(session: AsyncSession, platform: str, workspace: str,
     return labeler
 
 
+def check_chat_ids(workspace: str, user_id: str) -> None:
+    """A platform's ids fit their columns and hold no control characters (PostgreSQL refuses a NUL even in a
+    lookup), whatever a tampered payload says."""
+    check_name(workspace, "workspace id", CHAT_ID, field="workspace")
+    check_name(user_id, "user id", CHAT_ID, field="user_id")
+
+
 async def find_labeler(session: AsyncSession, platform: str, workspace: str, user_id: str) -> int | None:
     """The id of an active labeler, or None: a lookup that never creates a row (refusals must not)."""
+    check_chat_ids(workspace, user_id)
     return (await session.exec(select(Labeler.id).where(
         Labeler.platform == platform, Labeler.workspace == workspace, Labeler.user_id == user_id,
         Labeler.status == "active"))).first()

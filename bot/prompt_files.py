@@ -8,13 +8,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.errors import InputError
+from bot.plain_text import EXTERNAL_ID, check_name, check_text
 
 MAX_PROMPT_CHARS = 20_000
+MAX_MODEL_NAME = 500  # the completion table's column width
 
 
 @dataclass(frozen=True)
@@ -63,15 +67,23 @@ def jsonl_objects(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return objects
 
 
+@contextmanager
+def _at(path: Path, number: int, field: str) -> Iterator[None]:
+    """A `bot.plain_text` refusal inside names file, line and field."""
+    try:
+        yield
+    except InputError as error:
+        raise InputError(str(error), file=str(path), line=number, field=field) from error
+
+
 def _prompt_record(path: Path, number: int, row: dict[str, Any], meta: dict[str, Any]) -> PromptRecord:
     text = row.get("prompt")
     if text is None:
         raise InputError("missing field", file=str(path), line=number, field="prompt")
     if not isinstance(text, str) or not text.strip():
         raise InputError("empty prompt", file=str(path), line=number, field="prompt")
-    if len(text) > MAX_PROMPT_CHARS:
-        raise InputError(f"prompt longer than {MAX_PROMPT_CHARS} characters", file=str(path), line=number,
-                         field="prompt")
+    with _at(path, number, "prompt"):
+        check_text(text, "prompt", MAX_PROMPT_CHARS)
     raw_id = row.get("id")
     if raw_id is not None and (isinstance(raw_id, bool) or not isinstance(raw_id, str | int)
                                or not str(raw_id).strip()):
@@ -79,6 +91,8 @@ def _prompt_record(path: Path, number: int, row: dict[str, Any], meta: dict[str,
     if not isinstance(meta, dict):
         raise InputError("metadata must be a JSON object", file=str(path), line=number, field="metadata")
     external_id = str(raw_id).strip() if raw_id is not None else text_id(text)
+    with _at(path, number, "id"):
+        check_name(external_id, "id", EXTERNAL_ID)
     return PromptRecord(external_id=external_id, text=text.strip(), meta=meta, line=number)
 
 
@@ -125,9 +139,14 @@ def read_completions(path: Path, k: int) -> list[CompletionRecord]:
             if name not in row:
                 raise InputError("missing field", file=str(path), line=number, field=name)
         prompt_id = str(row["prompt_id"]).strip()
+        with _at(path, number, "prompt_id"):
+            check_name(prompt_id, "prompt id", EXTERNAL_ID)
         texts = row["completions"]
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
             raise InputError("must be a list of strings", file=str(path), line=number, field="completions")
+        for text in texts:
+            with _at(path, number, "completions"):
+                check_text(text, "completion", MAX_PROMPT_CHARS)
         if len(texts) != k:
             raise InputError(f"expected {k} completions, got {len(texts)}", file=str(path), line=number,
                              field="completions")
@@ -138,6 +157,8 @@ def read_completions(path: Path, k: int) -> list[CompletionRecord]:
         model = row.get("model", "imported")
         if not isinstance(model, str) or not model.strip():
             raise InputError("must be a non-empty string", file=str(path), line=number, field="model")
+        with _at(path, number, "model"):
+            check_name(model.strip(), "model name", MAX_MODEL_NAME)
         if prompt_id in seen:
             raise InputError(f"duplicate prompt_id {prompt_id!r} (first on line {seen[prompt_id]})",
                              file=str(path), line=number, field="prompt_id")

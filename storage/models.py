@@ -54,6 +54,8 @@ class Campaign(SQLModel, table=True):
     remind_after_hours: int | None = None  # nudge a labeler idle this long; None: no reminders
     quiet_hours: str = Field(default="22-8", sa_column_kwargs={"server_default": "22-8"})  # when no tz is known
     quiet_timezone: str = Field(default="UTC", sa_column_kwargs={"server_default": "UTC"})
+    rate_burst: int = Field(default=10, sa_column_kwargs={"server_default": "10"})  # a labeler's clicks at once
+    rate_per_second: float = Field(default=5.0, sa_column_kwargs={"server_default": "5"})  # then this many a second
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

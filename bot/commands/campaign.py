@@ -75,6 +75,10 @@ def register(app: typer.Typer) -> None:
             help="No nudges in this window, e.g. 22-8, for labelers whose time zone is unknown.")] = None,
         quiet_timezone: Annotated[str | None, typer.Option(
             help="Time zone of --quiet-hours, e.g. Europe/Paris (default UTC).")] = None,
+        rate_burst: Annotated[int | None, typer.Option(
+            help="Clicks one labeler may send at once before being told to slow down (default 10).")] = None,
+        rate_per_second: Annotated[float | None, typer.Option(
+            help="Clicks per second one labeler may sustain after the burst (default 5).")] = None,
     ) -> None:
         """Create a campaign from a prompt file (re-running it adds only what is new)."""
         votes_min, votes_max = parse_votes(votes)
@@ -83,7 +87,8 @@ def register(app: typer.Typer) -> None:
             stop_threshold=stop_below, regions=parse_regions(regions),
             guidelines=read_guidelines(guidelines), quota_policy=quota, lease_minutes=lease_minutes,
             retrain_schedule=retrain, announcement_channel=announce, retrain_every=retrain_every,
-            remind_after_hours=remind_after, quiet_hours=quiet_hours, quiet_timezone=quiet_timezone)
+            remind_after_hours=remind_after, quiet_hours=quiet_hours, quiet_timezone=quiet_timezone,
+            rate_burst=rate_burst, rate_per_second=rate_per_second)
         spec.validate()
         prompt_records = read_prompts(prompts)
         completion_records = read_completions(completions, k) if completions else None
