@@ -39,7 +39,7 @@ WINDOW = 32  # candidates read per request; the balanced preference picks among 
 LEASE_ATTEMPTS = 4  # fresh random starts when concurrent requests took every candidate first
 EXPIRY_EVERY = timedelta(seconds=10)  # per process and campaign: a slot comes back at most 10 s late
 
-__all__ = ["next_card", "expire_leases", "WINDOW"]
+__all__ = ["next_card", "expire_leases", "campaign_of_card", "WINDOW"]
 
 _rng = random.Random()
 _last_expiry: dict[tuple[str, int], datetime] = {}
@@ -238,3 +238,9 @@ async def expire_leases(session: AsyncSession, now: datetime | None = None) -> i
     """Expire every lease past its time in all campaigns (a scheduled job); returns how many."""
     async with transaction(session):
         return await _expire(session, now or utcnow())
+
+
+async def campaign_of_card(session: AsyncSession, assignment_id: int) -> int | None:
+    """The campaign a card belongs to (one primary-key read; the rate limit asks it once per card a process did
+    not deal), None for no such card."""
+    return (await session.exec(select(Assignment.campaign_id).where(Assignment.id == assignment_id))).first()

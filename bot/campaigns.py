@@ -149,6 +149,12 @@ async def campaign_name(session: AsyncSession, campaign_id: int) -> str:
     return name
 
 
+async def rate_limits(session: AsyncSession) -> dict[int, tuple[int, float]]:
+    """Every campaign's per-labeler limit, {id: (burst, per second)}, in one query (the chat layer caches it)."""
+    rows = (await session.exec(select(Campaign.id, Campaign.rate_burst, Campaign.rate_per_second))).all()
+    return {campaign_id: (burst, per_second) for campaign_id, burst, per_second in rows if campaign_id is not None}
+
+
 async def list_campaigns(session: AsyncSession) -> list[Campaign]:
     return list((await session.exec(select(Campaign).order_by(col(Campaign.id)))).all())
 

@@ -13,7 +13,6 @@ from sqlmodel import func, select
 from bot import campaigns, reminders
 from bot.chat.conversation import Conversation
 from bot.chat.people import Details, Managers, Who
-from bot.chat.throttle import Throttle
 from bot.chat.views import CardView, Limits, Notice, Reply, StepView
 from bot.database import Database
 from bot.prompt_files import CompletionRecord, PromptRecord
@@ -67,6 +66,14 @@ async def onboard(conversation: Conversation, who: Who) -> CardView:
             return card
         assert isinstance(replies[0].view, StepView)
         step = replies[0].view
+
+
+async def set_rate(database: Database, name: str, *, burst: int, per_second: float) -> None:
+    async with database.session() as session:
+        campaign = await campaigns.get_campaign(session, name)
+        campaign.rate_burst, campaign.rate_per_second = burst, per_second
+        session.add(campaign)
+        await session.commit()
 
 
 async def labeler_count(database: Database) -> int:
@@ -175,7 +182,8 @@ async def test_a_flood_of_clicks_is_refused_before_the_database(database: Databa
     conversation = await setup(database)
     ana = person("UANA")
     card = await onboard(conversation, ana)
-    conversation.throttle = Throttle(burst=3, per_second=0.001)
+    await set_rate(database, "heat", burst=3, per_second=0.001)
+    await conversation.throttle.load()
     replies = [await conversation.press(ana, f"rank:{card.card_id}:{i % 3}", delivery=f"f{i}") for i in range(6)]
     refused = [r for r in replies if "faster than crowdrank" in texts(r)]
     assert len(refused) == 3 and all(len(r) == 1 and r[0].intent == "private" for r in refused)

@@ -3,8 +3,9 @@
 with an intent — and never raises a `CrowdrankError`: a refusal is a private reply in the catalog's words.
 
 It owns what is per process: the labeler-id cache (the database answers after a restart), one lock per card
-(clicks on one card apply and re-render in arrival order), and a bounded filter of deliveries already seen. What
-must survive a restart — that a re-sent click changes nothing — is in the database (`Delivery`).
+(clicks on one card apply and re-render in arrival order), the rate limits (`throttle.py`), the dealer (one new
+card message at a time, `dealer.py`), and a bounded filter of deliveries already seen. What must survive a
+restart — that a re-sent click changes nothing — is in the database (`Delivery`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import shlex
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Hashable, Sequence
 from typing import Any, NoReturn
@@ -27,6 +27,7 @@ from bot.chat import messages
 from bot.chat.actions import Action, BadAction, parse
 from bot.chat.cards import card_view
 from bot.chat.catalog import N_, _, error_text, use_locale
+from bot.chat.dealer import Dealer
 from bot.chat.long_jobs import LongJobs
 from bot.chat.onboarding import step_view
 from bot.chat.people import Managers, Who, require_manager
@@ -44,6 +45,7 @@ from bot.chat.views import (
 )
 from bot.database import Database
 from bot.errors import CrowdrankError, Duplicate, InputError, NotAllowed, NotFound, StateError
+from bot.plain_text import check_text
 from bot.ranking_session import MAX_SKIP_REASON
 
 __all__ = ["Conversation", "split_words", "MAX_COMMAND_CHARS", "LABELER_COMMANDS", "MANAGER_COMMANDS"]
@@ -61,19 +63,15 @@ def split_words(text: str) -> list[str]:
     """Split like a shell (quotes keep a campaign name with spaces together); unbalanced quotes split on spaces.
     The size is checked first, so a huge command never reaches the parser; control characters (a NUL that
     PostgreSQL refuses in text) are refused too."""
-    if len(text) > MAX_COMMAND_CHARS:
-        raise InputError(N_("that command is too long ({size} characters; at most {limit})"), size=len(text),
-                         limit=MAX_COMMAND_CHARS)
-    check_text(text)
+    check_command(text)
     try:
         return shlex.split(text)
     except ValueError:
         return text.split()
 
 
-def check_text(text: str) -> None:
-    if any(unicodedata.category(char) == "Cc" and char not in "\t\n\r" for char in text):
-        raise InputError(N_("that command contains control characters"))
+def check_command(text: str) -> None:
+    check_text(text, "that command", MAX_COMMAND_CHARS)
 
 
 def private(view: Notice | GuidelinesView | FullText | SkipForm) -> Reply:
@@ -89,7 +87,8 @@ class Conversation:
         None when the word is not a channel."""
         self.database, self.platform, self.limits, self.managers = database, platform, limits, managers
         self.jobs, self.channel_of = jobs, channel_of
-        self.throttle = throttle or Throttle()
+        self.throttle = throttle or Throttle(database)
+        self.dealer = Dealer()
         self._labelers: dict[tuple[str, str, str], int] = {}
         self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
         self._seen: OrderedDict[Hashable, None] = OrderedDict()
@@ -99,11 +98,10 @@ class Conversation:
     async def press(self, who: Who, value: str, *, delivery: str | None = None) -> list[Reply]:
         """A button or menu choice sent back by the platform (`value` in the grammar of `bot.chat.actions`)."""
         with use_locale(who.locale):
-            if not self.throttle.allow(who.key):
-                return [private(Notice(_("You are clicking faster than crowdrank can keep up; that click was not "
-                                         "counted. Wait a moment, then go on."), kind="refusal"))]
             try:
                 action = parse(value)
+                if not await self.throttle.allow_press(who.key, action):
+                    return [self._slow_down()]
                 if action.on_card:
                     return await self._card_press(who, action, delivery)
                 return await self._campaign_press(who, action)
@@ -117,12 +115,15 @@ class Conversation:
                 action = parse(value)
                 if action.verb != "skip":
                     raise BadAction(value)
+                reason = check_text(reason[:MAX_SKIP_REASON], "the reason", MAX_SKIP_REASON)
+                if not await self.throttle.allow_press(who.key, action):
+                    return [self._slow_down()]
                 labeler = await self._owner(who, action.target)
                 async with self._lock(action.target):
                     try:
                         async with self.database.session() as session:
                             card = await ranking_session.skip(session, action.target, labeler,
-                                                              reason=reason[:MAX_SKIP_REASON], delivery=delivery)
+                                                              reason=reason, delivery=delivery)
                     except StateError as error:
                         return await self._refused_change(action.target, labeler, error)
                 return [await self._update(card, labeler), *await self._next_step(labeler, card.campaign)]
@@ -162,9 +163,12 @@ class Conversation:
         """`/crowdrank <verb> [args]`; `here` is the channel it was typed in (invitations and job results go
         there unless another channel is named)."""
         with use_locale(who.locale):
+            if not self.throttle.allow_command(who.key):
+                return [private(Notice(_("You are sending commands faster than crowdrank can keep up; wait a "
+                                         "moment, then try again."), kind="refusal"))]
             try:
                 for word in words:  # typed options (Discord) arrive split already
-                    check_text(word)
+                    check_command(word)
                 verb, args = (words[0].lower(), list(words[1:])) if words else ("help", [])
                 if verb in MANAGER_COMMANDS:
                     await require_manager(who, self.managers)
@@ -194,10 +198,13 @@ class Conversation:
 
     async def card_posted(self, who: Who, card_id: int, message_ref: str) -> None:
         """Remember where a card's message is: later updates go there, whatever a payload says."""
-        labeler = await self._known(who)
-        if labeler is not None:
-            async with self.database.session() as session:
-                await ranking_session.remember_message(session, card_id, labeler, message_ref)
+        try:
+            labeler = await self._known(who)
+            if labeler is not None:
+                async with self.database.session() as session:
+                    await ranking_session.remember_message(session, card_id, labeler, message_ref)
+        finally:
+            self.dealer.posted(card_id)
 
     def first_delivery(self, key: Hashable) -> bool:
         """False for a delivery this process has already seen (a platform retry); bounded, oldest forgotten."""
@@ -207,6 +214,10 @@ class Conversation:
         if len(self._seen) > SEEN_LIMIT:
             self._seen.popitem(last=False)
         return True
+
+    def _slow_down(self) -> Reply:
+        return private(Notice(_("You are clicking faster than crowdrank can keep up; that click was not counted. "
+                                "Wait a moment, then go on."), kind="refusal"))
 
     def refusal(self, error: CrowdrankError) -> Reply:
         return private(Notice(error_text(error), kind="refusal"))
@@ -280,6 +291,7 @@ class Conversation:
         return self._at(card, card_view(card, self.limits, progress=progress))
 
     def _at(self, card: Card, view: CardView) -> Reply:
+        self.throttle.saw_card(card.assignment_id, card.campaign_id)
         return Reply("update", view, message_ref=card.message_ref)
 
     async def _owner(self, who: Who, card_id: int) -> int:
@@ -340,17 +352,26 @@ class Conversation:
 
     async def _next_step(self, labeler: int, name: str) -> list[Reply]:
         """The next thing for this labeler in this campaign, as a new message: an onboarding step, their next
-        card, or "nothing left"."""
-        async with self.database.session() as session:
-            state = await labelers.onboarding(session, labeler, name)
-            if not state.complete:
-                return [Reply("dm", step_view(state))]
-            card = await assignment.next_card(session, labeler, name)
-        if card is None:
-            return [Reply("dm", messages.nothing_left(state.campaign_id))]
-        if card.message_ref is not None:  # the card is already out: show it again where it is, never a copy
-            return [await self._update(card, labeler)]
-        return [Reply("dm", card_view(card, self.limits))]
+        card, or "nothing left". A card already out is shown again where it is, never as a copy, and a card
+        whose message is being posted (`Dealer`) is waited for instead of posted twice."""
+        async with self.dealer.lock(labeler, name):
+            async with self.database.session() as session:
+                state = await labelers.onboarding(session, labeler, name)
+                if not state.complete:
+                    return [Reply("dm", step_view(state))]
+                card = await assignment.next_card(session, labeler, name)
+            if card is None:
+                return [Reply("dm", messages.nothing_left(state.campaign_id))]
+            if card.message_ref is None and await self.dealer.wait_posted(card.assignment_id):
+                async with self.database.session() as session:
+                    card = await ranking_session.show_card(session, card.assignment_id, labeler)
+            if card.message_ref is not None:
+                return [await self._update(card, labeler)]
+            if self.dealer.in_flight(card.assignment_id):
+                return [private(Notice(_("Your card is on its way to your direct messages with me.")))]
+            self.dealer.dealing(card.assignment_id)
+            self.throttle.saw_card(card.assignment_id, card.campaign_id)
+            return [Reply("dm", card_view(card, self.limits))]
 
     async def _known(self, who: Who) -> int | None:
         labeler = self._labelers.get(who.key)
