@@ -6,6 +6,7 @@
     ├── NotAllowed          the caller may not do this (someone else's card, not a manager)
     ├── StateError          valid request at the wrong time (submit twice, click after expiry, paused campaign)
     │   └── Duplicate       a delivery already applied (a platform re-sent a click): nothing changes
+    ├── Busy                no database connection came free in time (the pool is the limit): try again
     └── ModelError          a model could not be loaded or used (missing file, would need a hub)
 
 Adapters turn these into private replies, the CLI into exit code 2. An error a labeler or manager can meet keeps
@@ -53,6 +54,10 @@ class StateError(CrowdrankError):
 
 
 class Duplicate(StateError):
+    pass
+
+
+class Busy(CrowdrankError):
     pass
 
 

@@ -25,6 +25,20 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CROWDRANK_DATABASE_URL"),
         description="SQLAlchemy URL; default a SQLite file under CROWDRANK_HOME.",
     )
+    db_pool: int | None = Field(
+        default=None,
+        ge=1,
+        validation_alias=AliasChoices("CROWDRANK_DB_POOL"),
+        description="PostgreSQL connections per `crowdrank serve` process; default derived from the server's "
+                    "max_connections and CROWDRANK_SERVE_PROCESSES (at most 10).",
+    )
+    serve_processes: int = Field(
+        default=1,
+        ge=1,
+        validation_alias=AliasChoices("CROWDRANK_SERVE_PROCESSES"),
+        description="How many `crowdrank serve` processes share one PostgreSQL database: their pools together "
+                    "stay under its max_connections.",
+    )
     slack_bot_token: str | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"), description="Slack bot token (xoxb-…)."
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 from sqlmodel import create_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,7 +23,7 @@ from bot.errors import InputError
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 __all__ = ["make_async_engine", "make_sync_engine", "session_factory", "normalize_url", "is_sqlite",
-           "checkpoint_sqlite"]
+           "checkpoint_sqlite", "max_connections"]
 
 
 def normalize_url(url: str, *, asynchronous: bool) -> str:
@@ -125,6 +125,16 @@ def checkpoint_sqlite(url: str) -> None:
         connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
     finally:
         connection.close()
+
+
+def max_connections(url: str) -> int:
+    """The PostgreSQL server's max_connections (sync: call it off the event loop)."""
+    engine = make_sync_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return int(connection.exec_driver_sql("SHOW max_connections").scalar_one())
+    finally:
+        engine.dispose()
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

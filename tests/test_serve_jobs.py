@@ -53,7 +53,7 @@ async def test_serve_runs_a_due_retrain_announces_it_and_stops_cleanly_on_sigter
     try:
         assert process.stdout is not None
         health = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
-        assert health.startswith("crowdrank serve: database sqlite ") and "(schema 0004)" in health
+        assert health.startswith("crowdrank serve: database sqlite ") and "(schema 0005; pool of 1)" in health
         assert f"adapters: slack (http://127.0.0.1:{port}/slack/events)" in health
         assert "jobs (this process runs them): " in health and "retrain:pairs-test next " in health
 

@@ -20,20 +20,23 @@ import typer
 from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
-from bot.database import Database
+from bot.database import Database, serving_database
 from bot.errors import InputError
 from bot.jobs.runner import JobRunner
 from storage.models import Job
 
 if TYPE_CHECKING:
     from bot.chat.announcer import Announcer
+    from bot.chat.conversation import Conversation
     from bot.chat.long_jobs import LongJobs
+    from bot.chat.warm import Renderer
     from bot.settings import Settings
 
 GRACE_SECONDS = 10.0  # in-flight clicks get this long to finish after the server stops taking requests
 log = logging.getLogger("crowdrank.serve")
 Serve = Callable[[], Coroutine[Any, Any, None]]
-Platform = tuple[str, Serve, Serve]  # (where, serve until stopped, stop)
+Platform = tuple[str, Serve, Serve, "Conversation", "Renderer"]  # (where, serve until stopped, stop, its
+# conversation and card renderer, warmed at start)
 
 
 def register(app: typer.Typer) -> None:
@@ -96,7 +99,7 @@ async def health_line(database: Database, adapters: str, runner: JobRunner) -> s
                        else f"{job.name} on {job.trigger}" for job in jobs) or "none"
     role = "this process runs them" if runner.holding else "another process runs them"
     return (f"crowdrank serve: database {url.get_backend_name()} {url.render_as_string(hide_password=True)} "
-            f"(schema {revision}); adapters: {adapters}; jobs ({role}): {listed}")
+            f"(schema {revision}; pool of {database.pool_size}); adapters: {adapters}; jobs ({role}): {listed}")
 
 
 def _on_stop_signals(stopping: asyncio.Event) -> None:
@@ -108,13 +111,14 @@ def _on_stop_signals(stopping: asyncio.Event) -> None:
 
 async def _serve(host: str, port: int, *, slack: bool, discord: bool) -> None:
     from bot.chat.long_jobs import LongJobs
+    from bot.chat.warm import warm
     from bot.jobs import job_kinds
     from bot.jobs.context import JobContext
     from bot.scheduler import Scheduler
     from bot.settings import get_settings
 
     settings = get_settings()
-    database = Database.from_settings(settings)
+    database = await serving_database(settings)
     await asyncio.to_thread(database.upgrade)
     context = JobContext(database, settings.home)  # each adapter adds its announcer
     jobs = LongJobs(context)
@@ -122,24 +126,27 @@ async def _serve(host: str, port: int, *, slack: bool, discord: bool) -> None:
     if slack:
         platforms.append(_slack(settings, database, jobs, host, port))
     if discord:
+        from adapters.discord.render import draw
         from adapters.discord.serve import build_client, run_client
 
         client = build_client(settings, database, jobs)
+        assert client.conversation is not None  # build_client sets it
         platforms.append(("discord (gateway)", lambda: run_client(client, settings.discord_token or ""),
-                          client.close))
+                          client.close, client.conversation, draw))
     runner = JobRunner(context, job_kinds())
     scheduler = Scheduler(database, runner)
     stopping = asyncio.Event()
     _on_stop_signals(stopping)
     waiting = asyncio.get_running_loop().create_task(stopping.wait())
     try:
+        await warm(database, [(conversation, render) for _, _, _, conversation, render in platforms])
         await scheduler.start()
-        typer.echo(await health_line(database, ", ".join(where for where, _, _ in platforms), runner))
+        typer.echo(await health_line(database, ", ".join(where for where, *_ in platforms), runner))
         logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
         logging.getLogger("crowdrank").setLevel(logging.INFO)
-        serving = [asyncio.get_running_loop().create_task(serve()) for _, serve, _ in platforms]
+        serving = [asyncio.get_running_loop().create_task(serve()) for _, serve, *_ in platforms]
         await asyncio.wait({*serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
-        for (_, _, stop), task in zip(platforms, serving, strict=True):
+        for (_, _, stop, *_), task in zip(platforms, serving, strict=True):
             if not task.done():
                 await stop()
         for task in serving:
@@ -155,15 +162,16 @@ async def _serve(host: str, port: int, *, slack: bool, discord: bool) -> None:
 
 def _slack(settings: Settings, database: Database, jobs: LongJobs, host: str, port: int) -> Platform:
     from adapters.slack.app import build_app
+    from adapters.slack.blocks import card_blocks
     from adapters.slack.server import SlackHttpServer, SlackSocketMode
 
-    app, _bot = build_app(settings, database, jobs)
+    app, bot = build_app(settings, database, jobs)
     server: SlackSocketMode | SlackHttpServer
     if settings.slack_app_token:
         server, where = SlackSocketMode(app, settings.slack_app_token), "slack (Socket Mode)"
     else:
         server, where = SlackHttpServer(app, host=host, port=port), f"slack (http://{host}:{port}/slack/events)"
-    return where, server.serve_forever, server.stop
+    return where, server.serve_forever, server.stop, bot.conversation, card_blocks
 
 
 async def _finish_in_flight() -> None:
