@@ -15,7 +15,8 @@ from bot.errors import InputError
 from bot.i18n import N_
 
 __all__ = ["check_name", "check_text", "clean_display_name", "CAMPAIGN_NAME", "CRITERION", "EXTERNAL_ID",
-           "DISPLAY_NAME", "GUIDELINES", "CHAT_ID", "REGION", "CHANNEL"]
+           "DISPLAY_NAME", "GUIDELINES", "CHAT_ID", "REGION", "CHANNEL",
+           "DELIVERY"]
 
 CAMPAIGN_NAME = 100
 CRITERION = 1000
@@ -25,6 +26,7 @@ GUIDELINES = 50_000
 CHAT_ID = 100  # a workspace or user id from a platform (the labeler table's column width)
 REGION = 100
 CHANNEL = 200  # an announcement channel, e.g. slack:C0123
+DELIVERY = 200  # a platform's delivery key (the delivery table's column width)
 TEXT_BREAKS = "\t\n\r"
 
 

@@ -45,7 +45,7 @@ from bot.chat.views import (
 )
 from bot.database import Database
 from bot.errors import CrowdrankError, Duplicate, InputError, NotAllowed, NotFound, StateError
-from bot.plain_text import check_text
+from bot.plain_text import DELIVERY, check_name, check_text
 from bot.ranking_session import MAX_SKIP_REASON
 
 __all__ = ["Conversation", "split_words", "MAX_COMMAND_CHARS", "LABELER_COMMANDS", "MANAGER_COMMANDS"]
@@ -74,6 +74,12 @@ def check_command(text: str) -> None:
     check_text(text, "that command", MAX_COMMAND_CHARS)
 
 
+def check_delivery(delivery: str | None) -> None:
+    """A platform's delivery key is stored as given: it must fit its column (a tampered payload may say anything)."""
+    if delivery is not None:
+        check_name(delivery, "delivery id", DELIVERY)
+
+
 def private(view: Notice | GuidelinesView | FullText | SkipForm) -> Reply:
     return Reply("private", view)
 
@@ -100,6 +106,7 @@ class Conversation:
         with use_locale(who.locale):
             try:
                 action = parse(value)
+                check_delivery(delivery)
                 if not await self.throttle.allow_press(who.key, action):
                     return [self._slow_down()]
                 if action.on_card:
@@ -116,6 +123,7 @@ class Conversation:
                 if action.verb != "skip":
                     raise BadAction(value)
                 reason = check_text(reason[:MAX_SKIP_REASON], "the reason", MAX_SKIP_REASON)
+                check_delivery(delivery)
                 if not await self.throttle.allow_press(who.key, action):
                     return [self._slow_down()]
                 labeler = await self._owner(who, action.target)
