@@ -208,6 +208,7 @@ async def test_the_health_line_says_which_process_runs_the_jobs(database: Databa
     await tick(other)
     line = await health_line(database, "slack (Socket Mode)", other)
     assert line.startswith(f"crowdrank serve: database {database.engine.dialect.name} ")
-    assert f"(schema 0005; pool of {database.pool_size}); adapters: slack (Socket Mode); jobs (another process runs them): " in line
+    assert (f"(schema 0005; pool of {database.pool_size}); adapters: slack (Socket Mode); "
+            "jobs (another process runs them): ") in line
     assert line.endswith("expire-leases next 2026-12-01 12:01Z, reminders next 2026-12-01 12:15Z")
     assert "jobs (this process runs them)" in await health_line(database, "slack", holder)
