@@ -1,6 +1,9 @@
 """The discord.py client: the `/crowdrank` tree and the persistent action items are set up in `setup_hook` (before
 the gateway connects), and every interaction becomes one conversation call whose replies `replies.answer`
-carries out. Only the `guilds` intent: interactions arrive without any, and nothing privileged is needed.
+carries out. A press and the skip form go through `press_in_time` / `form_in_time`, so Discord is answered only
+once the change is stored (see `replies`). Every INTERACTION_CREATE passes `guard.Guard` first: a malformed one is
+dropped with one log line instead of stopping the client. Only the `guilds` intent: interactions arrive without
+any, and nothing privileged is needed.
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ class CrowdrankClient(discord.Client):
         assert self.conversation is not None
         conversation = self.conversation
         await answer(interaction, conversation, self.reach, who,
-                     lambda: conversation.press(who, value, delivery=f"discord:{interaction.id}"))
+                     lambda: conversation.press_in_time(who, value, delivery=f"discord:{interaction.id}"),
+                     bounded=True)
 
     async def command(self, interaction: discord.Interaction, words: list[str]) -> None:
         who, here = self.who(interaction), str(interaction.channel_id)
@@ -69,7 +73,8 @@ class CrowdrankClient(discord.Client):
         assert self.conversation is not None
         conversation = self.conversation
         await answer(interaction, conversation, self.reach, who,
-                     lambda: conversation.form(who, custom_id, reason, delivery=f"discord:{interaction.id}"))
+                     lambda: conversation.form_in_time(who, custom_id, reason, delivery=f"discord:{interaction.id}"),
+                     bounded=True)
 
     @staticmethod
     def who(interaction: discord.Interaction) -> Who:
