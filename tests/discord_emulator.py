@@ -8,7 +8,8 @@ threads and interaction responses a test asserts on. It enforces what Discord en
 interactions answered once and within 3 s, message limits (2,000 characters of content, 10 embeds, 4,096 per
 description, 6,000 per message, 5 rows of 5 buttons, 100-character custom ids), and it says which mentions a
 message would ping under its `allowed_mentions`. Faults on demand: 429s with `retry_after` and `X-RateLimit-*`
-headers, 403/50007 for DMs to chosen users, a dropped gateway socket.
+headers, 403/50007 for DMs to chosen users, a dropped gateway socket. Hooks: `on_answer` is awaited when an
+interaction's response arrives (before the bot hears back), and `raw_interaction` dispatches any payload at all.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 import time
 import uuid
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -125,6 +126,12 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
         **(headers or {}), "Content-Type": "application/json"})
 
 
+def _id_in(value: Any) -> int | None:
+    """The `id` of a payload object, when it has a usable one."""
+    ident = value.get("id") if isinstance(value, dict) else None
+    return int(ident) if isinstance(ident, str) and re.fullmatch(r"[0-9]{1,20}", ident) else None
+
+
 def iter_components(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [c for row in rows for c in row.get("components", [])]
 
@@ -158,6 +165,7 @@ class DiscordEmulator:
         self._rate_limits: list[list[Any]] = []  # [method, path regex, times left, retry_after]
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self.on_answer: Callable[[Interaction], Awaitable[None]] | None = None  # awaited as each response arrives
         self.port = 0
         self._add_role(self.guild_id, "@everyone", MEMBER_PERMISSIONS)
         self._add_role(self.manager_role, "crowdrank-manager", MEMBER_PERMISSIONS)
@@ -504,6 +512,23 @@ class DiscordEmulator:
         await self.dispatch("INTERACTION_CREATE", interaction.payload)
         return interaction
 
+    async def raw_interaction(self, payload: Any) -> Interaction | None:
+        """Dispatch `payload` as INTERACTION_CREATE whatever its shape (fuzzing the bot). When its id and token
+        could be answered it is recorded like any other, so a response to it is accepted and kept."""
+        known = None
+        if isinstance(payload, dict) and isinstance(payload.get("token"), str) \
+                and re.fullmatch(r"[0-9]{1,20}", str(payload.get("id"))):
+            kind = payload.get("type")
+            known = Interaction(int(payload["id"]), payload["token"], kind if kind in (2, 3, 4, 5) else 2,
+                                _id_in(payload.get("member", {}).get("user") if isinstance(payload.get("member"), dict)
+                                       else payload.get("user")) or 0,
+                                _id_in(payload.get("channel")) or self.general, payload)
+            message = _id_in(payload.get("message"))
+            known.message_id = message if message in self.messages else None
+            self.interactions[known.token] = known
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return known
+
     async def answered(self, interaction: Interaction, timeout: float = 15.0) -> Interaction:
         await self.wait_for(lambda: interaction.response is not None or interaction.errors, timeout)
         return interaction
@@ -526,6 +551,8 @@ class DiscordEmulator:
                 match = pattern.fullmatch(path)
                 if method == request.method and match:
                     answer = handler(call, request, *match.groups())
+                    if handler == self._callback and call.status < 300 and self.on_answer is not None:
+                        await self.on_answer(self.interactions[match.group(2)])
                     if isinstance(answer, web.StreamResponse):
                         return answer
                     return json_response(answer) if answer is not None else web.Response(status=204)

@@ -16,12 +16,13 @@ from discord import app_commands
 from adapters.discord.announcer import DiscordAnnouncer
 from adapters.discord.buttons import ActionItem
 from adapters.discord.commands import crowdrank_group
+from adapters.discord.guard import Guard
 from adapters.discord.replies import answer
 from adapters.discord.send import Reach
-from bot.chat.actions import PATTERN
 from bot.chat.conversation import Conversation
 from bot.chat.people import Details, Who
 from bot.chat.regions import region_for_locale
+from bot.chat.views import Reply
 from bot.database import Database
 
 __all__ = ["CrowdrankClient", "PLATFORM", "INTENTS"]
@@ -38,6 +39,7 @@ class CrowdrankClient(discord.Client):
         self.reach = Reach()
         self.announcer = DiscordAnnouncer(self)
         self.conversation: Conversation | None = None  # set by `serve.build_client`, which needs the client first
+        Guard(self, self.unreadable).install()
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(ActionItem)
@@ -62,11 +64,11 @@ class CrowdrankClient(discord.Client):
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """The skip form's submission (a modal: not routed to dynamic items, so handled here, also after a
-        restart)."""
-        data: dict[str, Any] = dict(interaction.data or {})
-        custom_id = str(data.get("custom_id", ""))
-        if interaction.type is not discord.InteractionType.modal_submit or not PATTERN.match(custom_id):
+        restart). `Guard` has checked its shape: an action as custom id, rows of text inputs."""
+        if interaction.type is not discord.InteractionType.modal_submit:
             return
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data["custom_id"])
         inputs = [c for row in data.get("components", []) for c in row.get("components", [])]
         reason = next((str(c.get("value") or "") for c in inputs if c.get("custom_id") == "reason"), "")
         who = self.who(interaction)
@@ -75,6 +77,10 @@ class CrowdrankClient(discord.Client):
         await answer(interaction, conversation, self.reach, who,
                      lambda: conversation.form_in_time(who, custom_id, reason, delivery=f"discord:{interaction.id}"),
                      bounded=True)
+
+    def unreadable(self, problem: str, locale: str | None) -> Reply:
+        assert self.conversation is not None
+        return self.conversation.unreadable(problem, locale)
 
     @staticmethod
     def who(interaction: discord.Interaction) -> Who:

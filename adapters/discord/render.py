@@ -67,8 +67,6 @@ def draw(view: View) -> list[Draft]:
     if isinstance(view, GuidelinesView):
         head = f"**{render(view.title)}** · {render(view.head)}"
         return _long(head, view.markdown) if view.markdown.strip() else [Draft(f"{head}\n{render(view.empty)}")]
-    if isinstance(view, SkipForm):
-        return [Draft(render(view.text))]  # only drawn as a message when a modal cannot be opened
     raise TypeError(f"{type(view).__name__} is not a Discord message")
 
 
