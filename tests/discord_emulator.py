@@ -126,6 +126,15 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
         **(headers or {}), "Content-Type": "application/json"})
 
 
+def _answerable(payload: Any) -> bool:
+    """An id, token and type a response could be posted to."""
+    if not isinstance(payload, dict) or type(payload.get("type")) is not int or payload["type"] not in (2, 3, 4, 5):
+        return False
+    ident, token = payload.get("id"), payload.get("token")
+    return isinstance(ident, str) and isinstance(token, str) and bool(re.fullmatch(r"[0-9]{1,20}", ident)) \
+        and bool(re.fullmatch(r"[A-Za-z0-9._-]{1,500}", token))
+
+
 def _id_in(value: Any) -> int | None:
     """The `id` of a payload object, when it has a usable one."""
     ident = value.get("id") if isinstance(value, dict) else None
@@ -418,6 +427,13 @@ class DiscordEmulator:
 
     # ---- interactions a person makes ---------------------------------------------------------------------------
     def _base_interaction(self, kind: int, user_id: int, channel_id: int, data: dict[str, Any]) -> Interaction:
+        payload = self.interaction_payload(kind, user_id, channel_id, data)
+        interaction = Interaction(int(payload["id"]), payload["token"], kind, user_id, channel_id, payload)
+        self.interactions[interaction.token] = interaction
+        return interaction
+
+    def interaction_payload(self, kind: int, user_id: int, channel_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload as Discord builds it (a new id and token), not yet dispatched."""
         interaction_id = self.new_id()
         token = "itk." + uuid.uuid4().hex
         channel = self.channels[channel_id]
@@ -433,9 +449,7 @@ class DiscordEmulator:
             payload.update(guild_id=str(self.guild_id), guild_locale="en-US", context=0,
                            guild={"id": str(self.guild_id), "locale": "en-US", "features": []},
                            member={**self.member(user_id), "permissions": str(self.permissions(user_id))})
-        interaction = Interaction(interaction_id, token, kind, user_id, channel_id, payload)
-        self.interactions[token] = interaction
-        return interaction
+        return payload
 
     async def click(self, user_id: int, message: Message, custom_id: str, values: list[str] | None = None) \
             -> Interaction:
@@ -483,10 +497,7 @@ class DiscordEmulator:
                     focused: str | None = None, **options: Any) -> Interaction:
         """`/crowdrank join campaign:x` is `slash(user, "crowdrank join", campaign="x")`; with `focused`, an
         autocomplete (type 4) for that option instead."""
-        name, *path = command.split()
-        registered = self._command(name)
-        nested, _ = self._options(registered, path, options, focused)
-        data = {"id": registered["id"], "name": name, "type": 1, "options": nested}
+        data = self.command_data(command, focused=focused, **options)
         if channel_id is None:
             channel_id = self.general
         if self.channels[channel_id]["type"] != 1:
@@ -494,6 +505,13 @@ class DiscordEmulator:
         interaction = self._base_interaction(4 if focused else 2, user_id, channel_id, data)
         await self.dispatch("INTERACTION_CREATE", interaction.payload)
         return interaction
+
+    def command_data(self, command: str, *, focused: str | None = None, **options: Any) -> dict[str, Any]:
+        """The `data` of `/command sub opt:value`, checked against the synced definition."""
+        name, *path = command.split()
+        registered = self._command(name)
+        nested, _ = self._options(registered, path, options, focused)
+        return {"id": registered["id"], "name": name, "type": 1, "options": nested}
 
     async def submit_modal(self, user_id: int, opened: Interaction, values: dict[str, str]) -> Interaction:
         """Submit the modal the bot opened in answer to `opened`; `values` = {text input custom_id: typed text}."""
@@ -516,12 +534,10 @@ class DiscordEmulator:
         """Dispatch `payload` as INTERACTION_CREATE whatever its shape (fuzzing the bot). When its id and token
         could be answered it is recorded like any other, so a response to it is accepted and kept."""
         known = None
-        if isinstance(payload, dict) and isinstance(payload.get("token"), str) \
-                and re.fullmatch(r"[0-9]{1,20}", str(payload.get("id"))):
-            kind = payload.get("type")
-            known = Interaction(int(payload["id"]), payload["token"], kind if kind in (2, 3, 4, 5) else 2,
-                                _id_in(payload.get("member", {}).get("user") if isinstance(payload.get("member"), dict)
-                                       else payload.get("user")) or 0,
+        if _answerable(payload):
+            kind, member = payload.get("type"), payload.get("member")
+            user = _id_in(member.get("user") if isinstance(member, dict) else payload.get("user")) or 0
+            known = Interaction(int(payload["id"]), payload["token"], kind, user,
                                 _id_in(payload.get("channel")) or self.general, payload)
             message = _id_in(payload.get("message"))
             known.message_id = message if message in self.messages else None

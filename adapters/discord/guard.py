@@ -31,8 +31,9 @@ log = logging.getLogger("crowdrank.discord")
 SNOWFLAKE = re.compile(r"[0-9]{1,20}")
 TOKEN = re.compile(r"[A-Za-z0-9._-]{1,500}")
 TYPES = (2, 3, 4, 5)  # command, component, autocomplete, modal submit (a PING never comes over the gateway)
-COMPONENTS = (2, 3, 5, 6, 7, 8)  # button and the selects
+COMPONENTS = (2, 3)  # a button and a string select: the only components crowdrank sends
 TEXT_INPUT = 4
+AUTOCOMPLETE = 4
 MAX_CUSTOM_ID = 100  # Discord's own limits
 MAX_VALUES = 25
 MAX_INPUT = 4000  # a text input's value
@@ -96,10 +97,10 @@ def _size(value: Any, depth: int, total: list[int]) -> None:
         raise Malformed(f"more than {MAX_CHARS} characters")
 
 
-def _snowflake(data: dict[str, Any], key: str) -> None:
+def _snowflake(data: dict[str, Any], key: str, where: str = "") -> None:
     value = data.get(key)
     if not isinstance(value, str) or not SNOWFLAKE.fullmatch(value):
-        raise Malformed(f"{key} is not a Discord id")
+        raise Malformed(f"{where}{key} is not a Discord id")
 
 
 def _text(data: dict[str, Any], key: str, limit: int, *, required: bool = True, empty: bool = False) -> None:
@@ -133,7 +134,7 @@ def _person(data: dict[str, Any]) -> None:
     user = member.get("user") if isinstance(member, dict) else data.get("user")
     if not isinstance(user, dict):
         raise Malformed("the interaction names no user")
-    _snowflake(user, "id")
+    _snowflake(user, "id", "user.")
     _text(user, "username", MAX_NAME)
     _text(user, "global_name", MAX_NAME, required=False)
 
@@ -151,7 +152,7 @@ def _component(inner: dict[str, Any], message: Any) -> None:
         _string(value, "a selected value", MAX_CUSTOM_ID)
     if not isinstance(message, dict):
         raise Malformed("a component interaction without its message")
-    _snowflake(message, "id")
+    _snowflake(message, "id", "message.")
     rows = message.get("components")
     shown = [(c.get("custom_id"), c.get("type")) for c in _children(rows)] if isinstance(rows, list) else []
     if (inner["custom_id"], component_type) not in shown:
@@ -226,23 +227,26 @@ class Guard:
         log.warning("dropped a malformed Discord interaction: %s", problem.replace("\n", " "))
         if not isinstance(data, dict):
             return
-        ident, token, locale = data.get("id"), data.get("token"), data.get("locale")
+        ident, token, kind, locale = data.get("id"), data.get("token"), data.get("type"), data.get("locale")
         if not (isinstance(ident, str) and SNOWFLAKE.fullmatch(ident) and isinstance(token, str)
-                and TOKEN.fullmatch(token)):
-            return
-        task = asyncio.ensure_future(self._refuse(ident, token, problem, locale if isinstance(locale, str) else None))
+                and TOKEN.fullmatch(token) and type(kind) is int and kind in TYPES):
+            return  # nothing Discord would take an answer for
+        task = asyncio.ensure_future(self._refuse(ident, token, kind, problem,
+                                                  locale if isinstance(locale, str) else None))
         self._answers.add(task)
         task.add_done_callback(self._answers.discard)
 
-    async def _refuse(self, ident: str, token: str, problem: str, locale: str | None) -> None:
+    async def _refuse(self, ident: str, token: str, kind: int, problem: str, locale: str | None) -> None:
+        """An autocomplete is answered with no choices, anything else with the refusal only its sender sees."""
         view = self.refusal(problem, locale).view
         assert isinstance(view, Notice)
         (draft,) = draw(view)
+        answer: dict[str, Any] = {"type": 8, "data": {"choices": []}} if kind == AUTOCOMPLETE else {
+            "type": 4, "data": {"content": draft.content, "flags": discord.MessageFlags(ephemeral=True).value,
+                                "allowed_mentions": {"parse": []}}}
         route = Route("POST", "/interactions/{interaction_id}/{interaction_token}/callback", interaction_id=ident,
                       interaction_token=token)
         try:
-            await self.client.http.request(route, json={"type": 4, "data": {
-                "content": draft.content, "flags": discord.MessageFlags(ephemeral=True).value,
-                "allowed_mentions": {"parse": []}}})
+            await self.client.http.request(route, json=answer)
         except discord.HTTPException as error:  # e.g. an id and token Discord does not know
             log.warning("could not refuse a malformed interaction: %s", str(error).replace("\n", " "))
