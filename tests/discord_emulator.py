@@ -8,7 +8,8 @@ threads and interaction responses a test asserts on. It enforces what Discord en
 interactions answered once and within 3 s, message limits (2,000 characters of content, 10 embeds, 4,096 per
 description, 6,000 per message, 5 rows of 5 buttons, 100-character custom ids), and it says which mentions a
 message would ping under its `allowed_mentions`. Faults on demand: 429s with `retry_after` and `X-RateLimit-*`
-headers, 403/50007 for DMs to chosen users, a dropped gateway socket.
+headers, 403/50007 for DMs to chosen users, a dropped gateway socket. Hooks: `on_answer` is awaited when an
+interaction's response arrives (before the bot hears back), and `raw_interaction` dispatches any payload at all.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 import time
 import uuid
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -125,6 +126,21 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
         **(headers or {}), "Content-Type": "application/json"})
 
 
+def _answerable(payload: Any) -> bool:
+    """An id, token and type a response could be posted to."""
+    if not isinstance(payload, dict) or type(payload.get("type")) is not int or payload["type"] not in (2, 3, 4, 5):
+        return False
+    ident, token = payload.get("id"), payload.get("token")
+    return isinstance(ident, str) and isinstance(token, str) and bool(re.fullmatch(r"[0-9]{1,20}", ident)) \
+        and bool(re.fullmatch(r"[A-Za-z0-9._-]{1,500}", token))
+
+
+def _id_in(value: Any) -> int | None:
+    """The `id` of a payload object, when it has a usable one."""
+    ident = value.get("id") if isinstance(value, dict) else None
+    return int(ident) if isinstance(ident, str) and re.fullmatch(r"[0-9]{1,20}", ident) else None
+
+
 def iter_components(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [c for row in rows for c in row.get("components", [])]
 
@@ -158,6 +174,7 @@ class DiscordEmulator:
         self._rate_limits: list[list[Any]] = []  # [method, path regex, times left, retry_after]
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self.on_answer: Callable[[Interaction], Awaitable[None]] | None = None  # awaited as each response arrives
         self.port = 0
         self._add_role(self.guild_id, "@everyone", MEMBER_PERMISSIONS)
         self._add_role(self.manager_role, "crowdrank-manager", MEMBER_PERMISSIONS)
@@ -410,6 +427,13 @@ class DiscordEmulator:
 
     # ---- interactions a person makes ---------------------------------------------------------------------------
     def _base_interaction(self, kind: int, user_id: int, channel_id: int, data: dict[str, Any]) -> Interaction:
+        payload = self.interaction_payload(kind, user_id, channel_id, data)
+        interaction = Interaction(int(payload["id"]), payload["token"], kind, user_id, channel_id, payload)
+        self.interactions[interaction.token] = interaction
+        return interaction
+
+    def interaction_payload(self, kind: int, user_id: int, channel_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload as Discord builds it (a new id and token), not yet dispatched."""
         interaction_id = self.new_id()
         token = "itk." + uuid.uuid4().hex
         channel = self.channels[channel_id]
@@ -425,9 +449,7 @@ class DiscordEmulator:
             payload.update(guild_id=str(self.guild_id), guild_locale="en-US", context=0,
                            guild={"id": str(self.guild_id), "locale": "en-US", "features": []},
                            member={**self.member(user_id), "permissions": str(self.permissions(user_id))})
-        interaction = Interaction(interaction_id, token, kind, user_id, channel_id, payload)
-        self.interactions[token] = interaction
-        return interaction
+        return payload
 
     async def click(self, user_id: int, message: Message, custom_id: str, values: list[str] | None = None) \
             -> Interaction:
@@ -475,10 +497,7 @@ class DiscordEmulator:
                     focused: str | None = None, **options: Any) -> Interaction:
         """`/crowdrank join campaign:x` is `slash(user, "crowdrank join", campaign="x")`; with `focused`, an
         autocomplete (type 4) for that option instead."""
-        name, *path = command.split()
-        registered = self._command(name)
-        nested, _ = self._options(registered, path, options, focused)
-        data = {"id": registered["id"], "name": name, "type": 1, "options": nested}
+        data = self.command_data(command, focused=focused, **options)
         if channel_id is None:
             channel_id = self.general
         if self.channels[channel_id]["type"] != 1:
@@ -486,6 +505,13 @@ class DiscordEmulator:
         interaction = self._base_interaction(4 if focused else 2, user_id, channel_id, data)
         await self.dispatch("INTERACTION_CREATE", interaction.payload)
         return interaction
+
+    def command_data(self, command: str, *, focused: str | None = None, **options: Any) -> dict[str, Any]:
+        """The `data` of `/command sub opt:value`, checked against the synced definition."""
+        name, *path = command.split()
+        registered = self._command(name)
+        nested, _ = self._options(registered, path, options, focused)
+        return {"id": registered["id"], "name": name, "type": 1, "options": nested}
 
     async def submit_modal(self, user_id: int, opened: Interaction, values: dict[str, str]) -> Interaction:
         """Submit the modal the bot opened in answer to `opened`; `values` = {text input custom_id: typed text}."""
@@ -503,6 +529,21 @@ class DiscordEmulator:
             interaction.payload["message"] = self._message_json(self.messages[opened.message_id])
         await self.dispatch("INTERACTION_CREATE", interaction.payload)
         return interaction
+
+    async def raw_interaction(self, payload: Any) -> Interaction | None:
+        """Dispatch `payload` as INTERACTION_CREATE whatever its shape (fuzzing the bot). When its id and token
+        could be answered it is recorded like any other, so a response to it is accepted and kept."""
+        known = None
+        if _answerable(payload):
+            kind, member = payload.get("type"), payload.get("member")
+            user = _id_in(member.get("user") if isinstance(member, dict) else payload.get("user")) or 0
+            known = Interaction(int(payload["id"]), payload["token"], kind, user,
+                                _id_in(payload.get("channel")) or self.general, payload)
+            message = _id_in(payload.get("message"))
+            known.message_id = message if message in self.messages else None
+            self.interactions[known.token] = known
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return known
 
     async def answered(self, interaction: Interaction, timeout: float = 15.0) -> Interaction:
         await self.wait_for(lambda: interaction.response is not None or interaction.errors, timeout)
@@ -526,6 +567,8 @@ class DiscordEmulator:
                 match = pattern.fullmatch(path)
                 if method == request.method and match:
                     answer = handler(call, request, *match.groups())
+                    if handler == self._callback and call.status < 300 and self.on_answer is not None:
+                        await self.on_answer(self.interactions[match.group(2)])
                     if isinstance(answer, web.StreamResponse):
                         return answer
                     return json_response(answer) if answer is not None else web.Response(status=204)

@@ -1,6 +1,9 @@
 """The discord.py client: the `/crowdrank` tree and the persistent action items are set up in `setup_hook` (before
 the gateway connects), and every interaction becomes one conversation call whose replies `replies.answer`
-carries out. Only the `guilds` intent: interactions arrive without any, and nothing privileged is needed.
+carries out. A press and the skip form go through `press_in_time` / `form_in_time`, so Discord is answered only
+once the change is stored (see `replies`). Every INTERACTION_CREATE passes `guard.Guard` first: a malformed one is
+dropped with one log line instead of stopping the client. Only the `guilds` intent: interactions arrive without
+any, and nothing privileged is needed.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from discord import app_commands
 from adapters.discord.announcer import DiscordAnnouncer
 from adapters.discord.buttons import ActionItem
 from adapters.discord.commands import crowdrank_group
+from adapters.discord.guard import Guard
 from adapters.discord.replies import answer
 from adapters.discord.send import Reach
-from bot.chat.actions import PATTERN
 from bot.chat.conversation import Conversation
 from bot.chat.people import Details, Who
 from bot.chat.regions import region_for_locale
+from bot.chat.views import Reply
 from bot.database import Database
 
 __all__ = ["CrowdrankClient", "PLATFORM", "INTENTS"]
@@ -35,6 +39,7 @@ class CrowdrankClient(discord.Client):
         self.reach = Reach()
         self.announcer = DiscordAnnouncer(self)
         self.conversation: Conversation | None = None  # set by `serve.build_client`, which needs the client first
+        Guard(self, self.unreadable).install()
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(ActionItem)
@@ -48,7 +53,8 @@ class CrowdrankClient(discord.Client):
         assert self.conversation is not None
         conversation = self.conversation
         await answer(interaction, conversation, self.reach, who,
-                     lambda: conversation.press(who, value, delivery=f"discord:{interaction.id}"))
+                     lambda: conversation.press_in_time(who, value, delivery=f"discord:{interaction.id}"),
+                     bounded=True)
 
     async def command(self, interaction: discord.Interaction, words: list[str]) -> None:
         who, here = self.who(interaction), str(interaction.channel_id)
@@ -58,18 +64,23 @@ class CrowdrankClient(discord.Client):
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """The skip form's submission (a modal: not routed to dynamic items, so handled here, also after a
-        restart)."""
-        data: dict[str, Any] = dict(interaction.data or {})
-        custom_id = str(data.get("custom_id", ""))
-        if interaction.type is not discord.InteractionType.modal_submit or not PATTERN.match(custom_id):
+        restart). `Guard` has checked its shape: an action as custom id, rows of text inputs."""
+        if interaction.type is not discord.InteractionType.modal_submit:
             return
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data["custom_id"])
         inputs = [c for row in data.get("components", []) for c in row.get("components", [])]
         reason = next((str(c.get("value") or "") for c in inputs if c.get("custom_id") == "reason"), "")
         who = self.who(interaction)
         assert self.conversation is not None
         conversation = self.conversation
         await answer(interaction, conversation, self.reach, who,
-                     lambda: conversation.form(who, custom_id, reason, delivery=f"discord:{interaction.id}"))
+                     lambda: conversation.form_in_time(who, custom_id, reason, delivery=f"discord:{interaction.id}"),
+                     bounded=True)
+
+    def unreadable(self, problem: str, locale: str | None) -> Reply:
+        assert self.conversation is not None
+        return self.conversation.unreadable(problem, locale)
 
     @staticmethod
     def who(interaction: discord.Interaction) -> Who:

@@ -68,7 +68,7 @@ def draw(view: View) -> list[Draft]:
         head = f"**{render(view.title)}** · {render(view.head)}"
         return _long(head, view.markdown) if view.markdown.strip() else [Draft(f"{head}\n{render(view.empty)}")]
     if isinstance(view, SkipForm):
-        return [Draft(render(view.text))]  # only drawn as a message when a modal cannot be opened
+        return [Draft(render(view.text))]  # the conversation asks for it as a modal (`skip_modal`); this is its text
     raise TypeError(f"{type(view).__name__} is not a Discord message")
 
 

@@ -2,8 +2,13 @@
 
 Discord wants one response within 3 seconds. The reply that can be that response goes first: the card that was
 pressed, edited in place (type 7), or the private answer (type 4, ephemeral), or the skip form (type 9, a
-modal); a press whose replies only post elsewhere is acknowledged (type 6). If the conversation is still working
-after `DEFER_AFTER`, the interaction is deferred and everything follows as edits and follow-ups.
+modal); a press whose replies only post elsewhere is acknowledged (type 6).
+
+A press and the skip form's submission are `bounded` writes (`Conversation.press_in_time` / `form_in_time`):
+nothing goes to Discord until the conversation has stored the change, so any response to them promises a stored
+click; a write that cannot be stored in time comes back as the conversation's "press again" (private), still
+within Discord's 3 seconds. A command writes nothing a response promises, so when it is still working after
+`DEFER_AFTER` it is deferred ("thinking…") and its replies follow as edits and follow-ups.
 Then the rest, in order: other card messages edited over REST, new messages to the person (DM, or a private
 thread when their DMs are closed — see `send.Reach`), channel posts.
 """
@@ -31,14 +36,14 @@ log = logging.getLogger("crowdrank.discord")
 
 
 async def answer(interaction: discord.Interaction, conversation: Conversation, reach: Reach, who: Who,
-                 work: Callable[[], Awaitable[list[Reply]]]) -> None:
+                 work: Callable[[], Awaitable[list[Reply]]], *, bounded: bool = False) -> None:
     """Run `work` (a conversation call) and carry out its replies; a bug is logged and the person reads the
-    catalog's "something went wrong"."""
+    catalog's "something went wrong". A `bounded` write is never deferred: Discord hears back only after it."""
     answering = _Answering(interaction, conversation, reach, who)
     try:
         task = asyncio.ensure_future(work())
         try:
-            replies = await asyncio.wait_for(asyncio.shield(task), DEFER_AFTER)
+            replies = await (task if bounded else asyncio.wait_for(asyncio.shield(task), DEFER_AFTER))
         except TimeoutError:
             await answering.defer()
             replies = await task
@@ -101,13 +106,8 @@ class _Answering:
 
     async def _private(self, reply: Reply) -> None:
         view = reply.view
-        if isinstance(view, SkipForm):
-            if not self.done:
-                await self.interaction.response.send_modal(skip_modal(view))
-                return
-            # deferred already (a slow moment): no modal is possible any more; skip without a reason
-            replies = await self.conversation.form(self.who, view.action, "", delivery=f"discord:{self.interaction.id}")
-            await self.carry_out(replies)
+        if isinstance(view, SkipForm):  # only ever the answer to a press, which is never deferred
+            await self.interaction.response.send_modal(skip_modal(view))
             return
         for draft in draw(view):
             await self._privately(draft)

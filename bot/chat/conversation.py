@@ -236,6 +236,13 @@ class Conversation:
             return private(Notice(_("Something went wrong on our side; the error was logged. Please try again."),
                                   kind="failure"))
 
+    def unreadable(self, problem: str, locale: str | None = None) -> Reply:
+        """What a person reads when the platform sent something the adapter could not read (`problem`, in English,
+        says what); nothing was stored."""
+        with use_locale(locale):
+            return private(Notice(_("crowdrank could not read that ({problem}), so nothing was changed. Use the "
+                                    "newest card, or type the command again.", problem=problem), kind="refusal"))
+
     # ---- cards -------------------------------------------------------------------------------------------------
     async def _card_press(self, who: Who, action: Action, delivery: str | None) -> list[Reply]:
         labeler = await self._owner(who, action.target)
