@@ -241,3 +241,13 @@ async def test_a_write_slower_than_the_deadline_says_press_again_and_still_finis
     conversation.press = slow_press  # type: ignore[method-assign]
     (quick,) = await conversation.press_in_time(ana, f"rank:{card.card_id}:1", delivery="quick")
     assert isinstance(quick.view, CardView) and quick.view.order is not None and "A > B" in quick.view.order.plain()
+
+
+@pytest.mark.parametrize("verb", ["join", "rank"])
+async def test_joining_a_campaign_that_is_missing_or_paused_stores_no_labeler(database: Database, verb: str) -> None:
+    conversation = await setup(database)
+    assert "no campaign named 'cold'" in texts(await conversation.command(person("UNEW"), [verb, "cold"]))
+    async with database.session() as session:
+        await campaigns.change_status(session, "heat", "pause")
+    assert "is paused" in texts(await conversation.command(person("UNEW"), [verb, "heat"]))
+    assert await labeler_count(database) == 0

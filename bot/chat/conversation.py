@@ -424,9 +424,15 @@ class Conversation:
                                 "{pseudonym}.", pseudonym=labeler.pseudonym)))
 
     async def _resolve(self, args: list[str]) -> str:
-        """The campaign a command means: the one named, or the only live one (and why there is none)."""
+        """The campaign a command means: the one named, or the only live one (and why there is none). A named
+        campaign is checked here, before anyone is registered, so a refused join stores no labeler."""
         if args:
-            return " ".join(args)
+            async with self.database.session() as session:
+                campaign = await campaigns.get_campaign(session, " ".join(args))
+            if campaign.status != "live":
+                raise StateError(N_("campaign '{campaign}' is {status}; it serves no cards now"),
+                                 campaign=campaign.name, status=campaign.status)
+            return campaign.name
         async with self.database.session() as session:
             listed = await campaigns.list_campaigns(session)
         live = [c.name for c in listed if c.status == "live"]
