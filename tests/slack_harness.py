@@ -78,7 +78,7 @@ class Rig:
         await self.stop()
         self.database = Database(self.db_url)
         app, self.deps = build_app(self.settings, self.database)
-        self.server = SlackHttpServer(app, host="127.0.0.1", port=0, log_level="warning")
+        self.server = SlackHttpServer(app, SECRET, host="127.0.0.1", port=0, log_level="warning")
         await self.server.start()
         self.slack.app_url = f"http://127.0.0.1:{self.server.port}{EVENTS_PATH}"
 
@@ -135,7 +135,7 @@ async def start_rig(db_url: str, home: Path) -> Rig:
     database = Database(db_url)
     await create_campaigns(database)
     app, deps = build_app(settings_for(emulator, home), database)
-    server = SlackHttpServer(app, host="127.0.0.1", port=0, log_level="warning")
+    server = SlackHttpServer(app, SECRET, host="127.0.0.1", port=0, log_level="warning")
     await server.start()
     slack = SlackUser(emulator, f"http://127.0.0.1:{server.port}{EVENTS_PATH}", SECRET)
     return Rig(emulator, db_url, home, database, deps, server, slack)
