@@ -8,12 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func
+from sqlmodel import select
+
 from adapters.slack.app import SlackBot, build_app
 from adapters.slack.server import EVENTS_PATH, SlackHttpServer
 from bot import campaigns, labelers
 from bot.database import Database
 from bot.prompt_files import CompletionRecord, PromptRecord
 from bot.settings import Settings
+from storage.models import Assignment, Delivery, Enrollment, Labeler, Ranking
 from tests.slack_emulator import TEAM, Message, SlackEmulator, SlackUser, action_ids
 
 SECRET = "test-signing-secret"
@@ -177,3 +181,12 @@ def order_line(message: Message) -> str:
     """The order line as Slack shows it (`&gt;` is how mrkdwn writes `>`)."""
     line = next(t for t in texts(message.blocks).splitlines() if t.startswith("*Your order:*"))
     return line.removeprefix("*Your order:* ").replace("&gt;", ">")
+
+
+async def row_counts(database: Database) -> dict[str, int]:
+    """How many labelers, enrollments, cards (assignments), rankings and deliveries are stored."""
+    counts = {}
+    async with database.session() as session:
+        for table in (Labeler, Enrollment, Assignment, Ranking, Delivery):
+            counts[table.__name__] = (await session.exec(select(func.count()).select_from(table))).one()
+    return counts
