@@ -39,7 +39,7 @@ class SlackBot:
     deliveries: listeners.Deliveries
 
     async def close(self) -> None:
-        await self.deliveries.close()
+        await self.deliveries.finish()
         await self.jobs.close()
 
 

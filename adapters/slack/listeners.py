@@ -94,7 +94,7 @@ def skip_value(view: dict[str, Any]) -> str:
 
 
 class Deliveries:
-    """Web API calls made after Slack was answered, each in its own task; `close()` lets them finish."""
+    """Web API calls made after Slack was answered, each in its own task, kept until done."""
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
@@ -104,7 +104,8 @@ class Deliveries:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def close(self, timeout: float = 10.0) -> None:
+    async def finish(self, timeout: float = 10.0) -> None:
+        """Wait (up to `timeout`) for the replies already handed over."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
