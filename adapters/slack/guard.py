@@ -21,7 +21,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -118,17 +118,12 @@ def check(value: Any, spec: Any, path: str) -> None:
         raise bad(f"{path} has the wrong type")
 
 
-def nesting(value: Any) -> int:
-    """How deep `value` nests, walked without recursion (a hostile body must not exhaust the stack)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > MAX_DEPTH:
-            break
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return deepest
+def too_deep(value: dict[str, Any] | list[Any], room: int = MAX_DEPTH) -> bool:
+    """Whether `value` nests deeper than `room` levels; the recursion stops there, so it is bounded too."""
+    if room == 0:
+        return True
+    children = value.values() if isinstance(value, dict) else value
+    return any(too_deep(child, room - 1) for child in children if isinstance(child, dict | list))
 
 
 def check_payload(kind: str, payload: Any) -> dict[str, Any]:
@@ -137,7 +132,7 @@ def check_payload(kind: str, payload: Any) -> dict[str, Any]:
     name = {"interactive": "payload", "command": "command", "event": "body"}[kind]
     if not isinstance(payload, dict):
         raise bad(f"{name} must be a JSON object")
-    if nesting(payload) > MAX_DEPTH:
+    if too_deep(payload):
         raise bad(f"{name} nests deeper than {MAX_DEPTH} levels")
     if kind == "command":
         check(payload, SHAPES["command"], name)
@@ -227,11 +222,11 @@ class SlackGuard:
         await send({"type": "http.response.body", "body": content})
 
 
-def bolt_request(body: dict[str, Any], headers: dict[str, str], query: str) -> AsyncBoltRequest:
+def bolt_request(body: dict[str, Any], headers: Mapping[str, str | Sequence[str]], query: str) -> AsyncBoltRequest:
     """Bolt's request from the parsed body (Bolt's Socket Mode path, see the module docstring). Bolt reads ids
     from fields the shapes do not cover (enterprise, authorizations …); one of a type it cannot read is a 400."""
     try:
-        return AsyncBoltRequest(body=body, query=query, headers=headers, mode="socket_mode")
+        return AsyncBoltRequest(body=body, query=query, headers=dict(headers.items()), mode="socket_mode")
     except (TypeError, AttributeError, KeyError, IndexError, ValueError) as error:
         raise bad(f"a field Slack sends has the wrong type ({type(error).__name__})") from None
 
