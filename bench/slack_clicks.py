@@ -62,7 +62,8 @@ async def only_ack(ack):
     await ack()
 
 print("serving", flush=True)
-asyncio.run(SlackHttpServer(app, host="127.0.0.1", port=int(sys.argv[4]), log_level="warning").serve_forever())
+asyncio.run(SlackHttpServer(app, sys.argv[2], host="127.0.0.1", port=int(sys.argv[4]),
+                            log_level="warning").serve_forever())
 """
 
 

@@ -201,7 +201,7 @@ class SlackEmulator:
         self._sockets.remove(socket)
         return socket
 
-    async def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
+    async def send_envelope(self, kind: str, payload: Any) -> str:
         """Push one Socket Mode envelope (`events_api`, `interactive`, `slash_commands`); returns its id."""
         await self.wait_for(lambda: self._sockets)
         envelope_id = uuid.uuid4().hex

@@ -8,12 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func
+from sqlmodel import select
+
 from adapters.slack.app import SlackBot, build_app
 from adapters.slack.server import EVENTS_PATH, SlackHttpServer
 from bot import campaigns, labelers
 from bot.database import Database
 from bot.prompt_files import CompletionRecord, PromptRecord
 from bot.settings import Settings
+from storage.models import Assignment, Delivery, Enrollment, Labeler, Ranking
 from tests.slack_emulator import TEAM, Message, SlackEmulator, SlackUser, action_ids
 
 SECRET = "test-signing-secret"
@@ -60,34 +64,12 @@ async def create_campaigns(database: Database, prompts: list[PromptRecord] | Non
 
 
 @dataclass
-class Rig:
+class Walker:
+    """Slack's side of a running bot (in this process or another): walks a labeler through it like a person."""
+
     emulator: SlackEmulator
-    db_url: str
-    home: Path
-    database: Database
-    deps: SlackBot
-    server: SlackHttpServer
     slack: SlackUser
 
-    @property
-    def settings(self) -> Settings:
-        return settings_for(self.emulator, self.home)
-
-    async def restart(self) -> None:
-        """Stop the server, drop the app and the database handle, and start fresh ones on the same database."""
-        await self.stop()
-        self.database = Database(self.db_url)
-        app, self.deps = build_app(self.settings, self.database)
-        self.server = SlackHttpServer(app, host="127.0.0.1", port=0, log_level="warning")
-        await self.server.start()
-        self.slack.app_url = f"http://127.0.0.1:{self.server.port}{EVENTS_PATH}"
-
-    async def stop(self) -> None:
-        await self.server.stop()
-        await self.deps.close()
-        await self.database.dispose()
-
-    # ---- walking through Slack ---------------------------------------------------------------------------------
     def dm(self, user: str) -> str:
         return "D" + user
 
@@ -123,6 +105,35 @@ class Rig:
         return await self.wait_message(self.dm(user), r"rank:")
 
 
+@dataclass
+class Rig(Walker):
+    """The bot served in this process (a real uvicorn + Bolt app on loopback) with its database."""
+
+    db_url: str
+    home: Path
+    database: Database
+    deps: SlackBot
+    server: SlackHttpServer
+
+    @property
+    def settings(self) -> Settings:
+        return settings_for(self.emulator, self.home)
+
+    async def restart(self) -> None:
+        """Stop the server, drop the app and the database handle, and start fresh ones on the same database."""
+        await self.stop()
+        self.database = Database(self.db_url)
+        app, self.deps = build_app(self.settings, self.database)
+        self.server = SlackHttpServer(app, SECRET, host="127.0.0.1", port=0, log_level="warning")
+        await self.server.start()
+        self.slack.app_url = f"http://127.0.0.1:{self.server.port}{EVENTS_PATH}"
+
+    async def stop(self) -> None:
+        await self.server.stop()
+        await self.deps.close()
+        await self.database.dispose()
+
+
 def settings_for(emulator: SlackEmulator, home: Path) -> Settings:
     """Settings pointing at the emulator; `home` keeps reports and reward models out of the working tree."""
     return Settings(SLACK_BOT_TOKEN=emulator.token, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=emulator.api_url,
@@ -135,10 +146,10 @@ async def start_rig(db_url: str, home: Path) -> Rig:
     database = Database(db_url)
     await create_campaigns(database)
     app, deps = build_app(settings_for(emulator, home), database)
-    server = SlackHttpServer(app, host="127.0.0.1", port=0, log_level="warning")
+    server = SlackHttpServer(app, SECRET, host="127.0.0.1", port=0, log_level="warning")
     await server.start()
     slack = SlackUser(emulator, f"http://127.0.0.1:{server.port}{EVENTS_PATH}", SECRET)
-    return Rig(emulator, db_url, home, database, deps, server, slack)
+    return Rig(emulator, slack, db_url, home, database, deps, server)
 
 
 def texts(blocks: list[dict[str, Any]]) -> str:
@@ -177,3 +188,12 @@ def order_line(message: Message) -> str:
     """The order line as Slack shows it (`&gt;` is how mrkdwn writes `>`)."""
     line = next(t for t in texts(message.blocks).splitlines() if t.startswith("*Your order:*"))
     return line.removeprefix("*Your order:* ").replace("&gt;", ">")
+
+
+async def row_counts(database: Database) -> dict[str, int]:
+    """How many labelers, enrollments, cards (assignments), rankings and deliveries are stored."""
+    counts = {}
+    async with database.session() as session:
+        for table in (Labeler, Enrollment, Assignment, Ranking, Delivery):
+            counts[table.__name__] = (await session.exec(select(func.count()).select_from(table))).one()
+    return counts

@@ -1,7 +1,8 @@
 """The one wiring point of the Slack adapter: settings → Web API client → Bolt `AsyncApp` → the conversation.
 
-Request verification stays on in HTTP mode (Bolt refuses a bad signature or a timestamp older than five minutes
-before any listener runs); Socket Mode needs no signing secret. Rate-limited Web API calls are retried after
+Requests reach Bolt through the guard (guard.py: size, signature, shape); Bolt's own request verification stays on
+in HTTP mode for a request that comes any other way. Socket Mode needs no signing secret. Bolt answers when the
+listener returns (`process_before_response`; listeners.py says why). Rate-limited Web API calls are retried after
 Slack's Retry-After, more than once, so a burst never loses a card update.
 """
 
@@ -35,8 +36,10 @@ class SlackBot:
     conversation: Conversation
     announcer: SlackAnnouncer
     jobs: LongJobs
+    deliveries: listeners.Deliveries
 
     async def close(self) -> None:
+        await self.deliveries.finish()
         await self.jobs.close()
 
 
@@ -69,6 +72,7 @@ def build_app(settings: Settings, database: Database, jobs: LongJobs | None = No
         signing_secret=settings.slack_signing_secret or None,
         request_verification_enabled=not socket_mode,
         ignoring_self_events_enabled=True,
+        process_before_response=True,
     )
     configure_client(app.client, settings)
     announcer = SlackAnnouncer(app.client)
@@ -77,5 +81,5 @@ def build_app(settings: Settings, database: Database, jobs: LongJobs | None = No
     conversation = Conversation(database, platform=listeners.PLATFORM, limits=Limits(CUT_AT),
                                 managers=Managers(user_ids=parse_managers(settings.slack_managers)), jobs=jobs,
                                 channel_of=listeners.channel_of)
-    listeners.register(app, conversation)
-    return app, SlackBot(conversation, announcer, jobs)
+    deliveries = listeners.register(app, conversation)
+    return app, SlackBot(conversation, announcer, jobs, deliveries)

@@ -1,17 +1,29 @@
 """Every Slack surface, each translated into one conversation call: buttons and menus (`press`), the skip modal
-(`form`), `/crowdrank` (`command`), the App Home. Listeners ack first and do the work after (Bolt's listener/ack
-pattern); a bug is logged and the user reads the catalog's "something went wrong".
+(`form`), `/crowdrank` (`command`), the App Home.
 
-Why errors are handled here rather than left to Bolt: when a listener raises within Bolt's 10 ms ack poll, Bolt
-resets the acknowledgement and Slack gets a 404 after three seconds (slack_bolt 1.30 AsyncioListenerRunner).
+Clicks and submits are answered only once they are stored: the listener runs `press_in_time` / `form_in_time`
+(the write, bounded by the conversation's 2 s deadline, or a "press again" reply when it is late), then `ack()`
+in a `finally`, then hands the replies to `Deliveries`, so card updates go out after the answer and never hold
+it up. A 200 therefore promises a stored change. Commands ack first and work after: their 200 promises nothing
+(they store nothing a labeler was told about until their reply arrives), and a command may take longer than 3 s.
+
+Why the app runs with `process_before_response=True` (slack_bolt 1.30 `AsyncioListenerRunner.run`): by default
+Bolt starts the listener as a task and polls `ack.response` every 10 ms for at most `ack_timeout` (3 s, counted
+from when the runner starts); an ack after that gets no answer at all, a listener that raises before acking
+gets a 500, and every waiting request costs a poll. With `process_before_response=True` Bolt awaits the
+listener and answers with what `ack()` set the moment the listener returns, however long that took, so keeping
+Slack's 3 s is ours: the write deadline (2 s) leaves the rest for the answer. Listeners therefore never raise (a
+bug is logged and the user reads the catalog's "something went wrong") and never wait for Web API calls after
+acking: those run in `Deliveries`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -72,14 +84,63 @@ def pressed(body: dict[str, Any], action: dict[str, Any]) -> str:
     return str(picked["value"]) if picked else str(action["action_id"])
 
 
-def register(app: AsyncApp, conversation: Conversation) -> None:
-    async def run(body: dict[str, Any], client: AsyncWebClient, person: Who, origin: Origin,
-                  work: Callable[[], Awaitable[list[Any]]]) -> None:
+def skip_value(view: dict[str, Any]) -> str:
+    """The action the skip modal was opened for, from its private metadata ("" when it is not ours)."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return ""
+    return str(metadata.get("action", "")) if isinstance(metadata, dict) else ""
+
+
+class Deliveries:
+    """Web API calls made after Slack was answered, each in its own task, kept until done."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def finish(self, timeout: float = 10.0) -> None:
+        """Wait (up to `timeout`) for the replies already handed over."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+
+def register(app: AsyncApp, conversation: Conversation) -> Deliveries:
+    deliveries = Deliveries()
+
+    async def send(client: AsyncWebClient, person: Who, origin: Origin, replies: list[Any]) -> None:
         try:
-            await deliver(client, conversation, person, origin, await work())
-        except Exception:  # a bug or Slack refusing a call: logged whole, the user reads one line
-            log.exception("a Slack interaction failed")
+            await deliver(client, conversation, person, origin, replies)
+        except Exception:  # Slack refusing a call, or a bug: logged whole, the user reads one line
+            log.exception("a Slack reply failed")
             await deliver(client, conversation, person, origin, [conversation.failure(person)])
+
+    async def answer(ack: AsyncAck, client: AsyncWebClient, person: Who, origin: Origin,
+                     write: Callable[[], Awaitable[list[Any]]]) -> None:
+        """Store, then answer Slack, then deliver the replies."""
+        try:
+            replies = await write()
+        except Exception:
+            log.exception("a Slack interaction failed")
+            replies = [conversation.failure(person)]
+        finally:
+            await ack()
+        deliveries.start(send(client, person, origin, replies))
+
+    async def later(client: AsyncWebClient, person: Who, origin: Origin,
+                    work: Callable[[], Awaitable[list[Any]]]) -> None:
+        """Work whose 200 promises nothing: done after the answer."""
+        try:
+            replies = await work()
+        except Exception:
+            log.exception("a Slack interaction failed")
+            replies = [conversation.failure(person)]
+        await send(client, person, origin, replies)
 
     @app.middleware
     async def ignore_repeats(body: dict[str, Any], request: AsyncBoltRequest,
@@ -95,29 +156,27 @@ def register(app: AsyncApp, conversation: Conversation) -> None:
     @app.action(re.compile(".+"))
     async def press(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                     context: AsyncBoltContext) -> None:
-        await ack()
         if action.get("action_id") == REGION_SELECT:
+            await ack()
             return  # moving the select only moves it; Confirm sends its state
         person = who(client, context["team_id"], context["user_id"])
         container = body.get("container") or {}
         origin = Origin(container.get("channel_id"), container.get("message_ts"), context.respond,
                         body.get("trigger_id"))
         delivery = f"slack:{context['user_id']}:{action.get('action_ts')}:{action.get('action_id')}"
-        await run(body, client, person, origin,
-                  lambda: conversation.press(person, pressed(body, action), delivery=delivery))
+        await answer(ack, client, person, origin,
+                     lambda: conversation.press_in_time(person, pressed(body, action), delivery=delivery))
 
     @app.view(SKIP_VIEW)
-    async def skip(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
-                   context: AsyncBoltContext) -> None:
-        await ack()
+    async def skip(ack: AsyncAck, view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
         person = who(client, context["team_id"], context["user_id"])
-        value = str(json.loads(view.get("private_metadata") or "{}").get("action", ""))
         reason = ((view["state"]["values"].get("reason") or {}).get("reason") or {}).get("value") or ""
-        await run(body, client, person, Origin(),
-                  lambda: conversation.form(person, value, reason, delivery=f"slack:view:{view.get('id')}"))
+        await answer(ack, client, person, Origin(),
+                     lambda: conversation.form_in_time(person, skip_value(view), reason,
+                                                       delivery=f"slack:view:{view.get('id')}"))
 
     @app.command("/crowdrank")
-    async def command(ack: AsyncAck, body: dict[str, Any], command: dict[str, Any], client: AsyncWebClient,
+    async def command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient,
                       context: AsyncBoltContext) -> None:
         await ack()
         person = who(client, command["team_id"], command["user_id"])
@@ -130,10 +189,18 @@ def register(app: AsyncApp, conversation: Conversation) -> None:
                 return [conversation.refusal(error)]
             return await conversation.command(person, words, here=command.get("channel_id"))
 
-        await run(body, client, person, origin, work)
+        deliveries.start(later(client, person, origin, work))
 
     @app.event("app_home_opened")
     async def publish_home(event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
-        if event.get("tab", "home") == "home":
-            view = await conversation.home(who(client, context["team_id"], event["user"]))
-            await client.views_publish(user_id=event["user"], view=home_view(view))
+        async def publish() -> None:
+            try:
+                view = await conversation.home(who(client, context["team_id"], event["user"]))
+                await client.views_publish(user_id=event["user"], view=home_view(view))
+            except Exception:
+                log.exception("publishing the App Home failed")
+
+        if event.get("tab", "home") == "home" and event.get("user"):
+            deliveries.start(publish())
+
+    return deliveries

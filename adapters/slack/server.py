@@ -1,5 +1,6 @@
-"""Serving the Bolt app: HTTP through Bolt's ASGI adapter under uvicorn (the faster of the measured options in
-DESIGN.md "Serving Slack fast"), or Socket Mode over a websocket when an app-level token is set.
+"""Serving the Bolt app: HTTP under uvicorn (the faster of the measured options in DESIGN.md "Serving Slack fast"),
+or Socket Mode over a websocket when an app-level token is set. Either way every request passes the guard
+(guard.py) before Bolt sees it.
 
 `SlackHttpServer` starts and stops inside a running event loop, so tests run the real server in-process.
 """
@@ -10,17 +11,20 @@ import asyncio
 import contextlib
 
 import uvicorn
-from slack_bolt.adapter.asgi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+
+from adapters.slack.guard import SlackGuard, socket_listener
 
 EVENTS_PATH = "/slack/events"
 
 
 class SlackHttpServer:
-    """uvicorn serving `app` on `/slack/events`; `port=0` picks a free port (read `.port` after `start`)."""
+    """uvicorn serving `app` behind the guard on `/slack/events`; `port=0` picks a free port (read `.port` after
+    `start`)."""
 
-    def __init__(self, app: AsyncApp, host: str = "0.0.0.0", port: int = 3000, log_level: str = "info") -> None:
-        config = uvicorn.Config(AsyncSlackRequestHandler(app, path=EVENTS_PATH), host=host, port=port,
+    def __init__(self, app: AsyncApp, signing_secret: str, host: str = "0.0.0.0", port: int = 3000,
+                 log_level: str = "info") -> None:
+        config = uvicorn.Config(SlackGuard(app, signing_secret, EVENTS_PATH), host=host, port=port,
                                 log_level=log_level, lifespan="off", access_log=False)
         self._server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None
@@ -48,12 +52,15 @@ class SlackHttpServer:
 
 class SlackSocketMode:
     """Socket Mode: Slack pushes events over a websocket the app opens (apps.connections.open with the app-level
-    token), so no public URL is needed. `start`/`stop` for tests, `serve_forever` for `crowdrank serve`."""
+    token), so no public URL is needed. `start`/`stop` for tests, `serve_forever` for `crowdrank serve`. Envelopes
+    go through the guard's listener instead of Bolt's own."""
 
     def __init__(self, app: AsyncApp, app_token: str) -> None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         self._handler = AsyncSocketModeHandler(app, app_token)
+        self._handler.client.socket_mode_request_listeners.clear()
+        self._handler.client.message_listeners.append(socket_listener(app))
 
     async def start(self) -> None:
         await self._handler.connect_async()

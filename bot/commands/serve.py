@@ -170,7 +170,8 @@ def _slack(settings: Settings, database: Database, jobs: LongJobs, host: str, po
     if settings.slack_app_token:
         server, where = SlackSocketMode(app, settings.slack_app_token), "slack (Socket Mode)"
     else:
-        server, where = SlackHttpServer(app, host=host, port=port), f"slack (http://{host}:{port}/slack/events)"
+        server, where = (SlackHttpServer(app, settings.slack_signing_secret or "", host=host, port=port),
+                         f"slack (http://{host}:{port}/slack/events)")
     return where, server.serve_forever, server.stop, bot.conversation, card_blocks
 
 
