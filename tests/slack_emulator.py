@@ -132,7 +132,9 @@ class SlackEmulator:
                 return value
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError(f"timed out waiting; calls so far: {[c.method for c in self.calls]}")
+                said = [str(r["body"].get("text", ""))[:120] for r in self.responses[-2:]]
+                raise AssertionError(f"timed out waiting; calls so far: {[c.method for c in self.calls]}; "
+                                     f"last private replies: {said}")
             try:
                 await asyncio.wait_for(changed.wait(), left)
             except TimeoutError:

@@ -231,11 +231,19 @@ async def test_a_write_slower_than_the_deadline_says_press_again_and_still_finis
         return await slow_press(*args, **kwargs)
 
     conversation.press = press_after_the_gate  # type: ignore[method-assign]
-    replies = await conversation.press_in_time(ana, f"rank:{card.card_id}:0", delivery="late", deadline=0.05)
+    landed: list[Reply] = []
+
+    async def late(replies: list[Reply]) -> None:
+        landed.extend(replies)
+
+    replies = await conversation.press_in_time(ana, f"rank:{card.card_id}:0", delivery="late", deadline=0.05,
+                                               late=late)
     assert [r.intent for r in replies] == ["private"] and "press again" in texts(replies)
     gate.set()
     while conversation._late:  # the late write is left to finish, not cancelled
         await asyncio.sleep(0.01)
+    (update,) = landed  # and its card update is handed to the adapter
+    assert isinstance(update.view, CardView) and update.view.order is not None and "A" in update.view.order.plain()
     async with database.session() as session:
         assert (await session.exec(select(func.count()).select_from(Delivery))).one() >= 1
     conversation.press = slow_press  # type: ignore[method-assign]

@@ -128,8 +128,7 @@ async def test_a_write_too_slow_for_slack_says_press_again_inside_three_seconds(
             break
         await asyncio.sleep(0.05)
     assert await stored_clicks(rig.database, a_id) == [1]
-    await rig.slack.click("U0QUIN", card, f"rank:{a_id}:1")  # pressed again: the card shows what is stored
-    await rig.wait_update(card, 1)
+    await rig.wait_update(card, 1)  # and its card update goes out when it lands
     assert order_line(card) == "B"
 
 

@@ -105,6 +105,7 @@ class World:
 async def world(rig: Rig) -> World:
     mine = await rig.onboard(ATTACKER)
     theirs = [await rig.onboard(VICTIM), await rig.onboard("U0VIC2", "pings")]
+    await rig.deps.deliveries.finish()  # where each card was posted is stored after the post: before the snapshots
     async with rig.database.session() as session:
         campaigns = [c.id or 0 for c in (await session.exec(select(Campaign))).all()]
     return World(mine, int(card_id(mine)), [int(card_id(card)) for card in theirs], campaigns)

@@ -53,14 +53,16 @@ class CrowdrankClient(discord.Client):
         assert self.conversation is not None
         conversation = self.conversation
         await answer(interaction, conversation, self.reach, who,
-                     lambda: conversation.press_in_time(who, value, delivery=f"discord:{interaction.id}"),
+                     lambda late: conversation.press_in_time(who, value, delivery=f"discord:{interaction.id}",
+                                                             late=late),
                      bounded=True)
 
     async def command(self, interaction: discord.Interaction, words: list[str]) -> None:
         who, here = self.who(interaction), str(interaction.channel_id)
         assert self.conversation is not None
         conversation = self.conversation
-        await answer(interaction, conversation, self.reach, who, lambda: conversation.command(who, words, here=here))
+        await answer(interaction, conversation, self.reach, who,
+                     lambda late: conversation.command(who, words, here=here))
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """The skip form's submission (a modal: not routed to dynamic items, so handled here, also after a
@@ -75,7 +77,8 @@ class CrowdrankClient(discord.Client):
         assert self.conversation is not None
         conversation = self.conversation
         await answer(interaction, conversation, self.reach, who,
-                     lambda: conversation.form_in_time(who, custom_id, reason, delivery=f"discord:{interaction.id}"),
+                     lambda late: conversation.form_in_time(who, custom_id, reason,
+                                                            delivery=f"discord:{interaction.id}", late=late),
                      bounded=True)
 
     def unreadable(self, problem: str, locale: str | None) -> Reply:

@@ -24,7 +24,7 @@ import discord
 
 from adapters.discord.render import Draft, draw, skip_modal
 from adapters.discord.send import Reach
-from bot.chat.conversation import Conversation
+from bot.chat.conversation import Conversation, Late
 from bot.chat.messages import dms_closed
 from bot.chat.people import Who
 from bot.chat.views import CardView, Reply, SkipForm
@@ -36,12 +36,13 @@ log = logging.getLogger("crowdrank.discord")
 
 
 async def answer(interaction: discord.Interaction, conversation: Conversation, reach: Reach, who: Who,
-                 work: Callable[[], Awaitable[list[Reply]]], *, bounded: bool = False) -> None:
+                 work: Callable[[Late], Awaitable[list[Reply]]], *, bounded: bool = False) -> None:
     """Run `work` (a conversation call) and carry out its replies; a bug is logged and the person reads the
-    catalog's "something went wrong". A `bounded` write is never deferred: Discord hears back only after it."""
+    catalog's "something went wrong". A `bounded` write is never deferred: Discord hears back only after it, and
+    the replies of one that missed its deadline are carried out when it lands (`Late`)."""
     answering = _Answering(interaction, conversation, reach, who)
     try:
-        task = asyncio.ensure_future(work())
+        task = asyncio.ensure_future(work(answering.carry_out))
         try:
             replies = await (task if bounded else asyncio.wait_for(asyncio.shield(task), DEFER_AFTER))
         except TimeoutError:

@@ -35,7 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import REGION_SELECT, SKIP_VIEW, home_view
 from adapters.slack.replies import Origin, deliver
-from bot.chat.conversation import Conversation, split_words
+from bot.chat.conversation import Conversation, Late, split_words
 from bot.chat.people import Details, Who
 from bot.chat.regions import region_for_tz
 from bot.errors import CrowdrankError
@@ -121,10 +121,15 @@ def register(app: AsyncApp, conversation: Conversation) -> Deliveries:
             await deliver(client, conversation, person, origin, [conversation.failure(person)])
 
     async def answer(ack: AsyncAck, client: AsyncWebClient, person: Who, origin: Origin,
-                     write: Callable[[], Awaitable[list[Any]]]) -> None:
-        """Store, then answer Slack, then deliver the replies."""
+                     write: Callable[[Late], Awaitable[list[Any]]]) -> None:
+        """Store, then answer Slack, then deliver the replies (those of a write that missed its deadline are
+        delivered when it lands)."""
+
+        async def late(replies: list[Any]) -> None:
+            await send(client, person, origin, replies)
+
         try:
-            replies = await write()
+            replies = await write(late)
         except Exception:
             log.exception("a Slack interaction failed")
             replies = [conversation.failure(person)]
@@ -165,15 +170,16 @@ def register(app: AsyncApp, conversation: Conversation) -> Deliveries:
                         body.get("trigger_id"))
         delivery = f"slack:{context['user_id']}:{action.get('action_ts')}:{action.get('action_id')}"
         await answer(ack, client, person, origin,
-                     lambda: conversation.press_in_time(person, pressed(body, action), delivery=delivery))
+                     lambda late: conversation.press_in_time(person, pressed(body, action), delivery=delivery,
+                                                             late=late))
 
     @app.view(SKIP_VIEW)
     async def skip(ack: AsyncAck, view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
         person = who(client, context["team_id"], context["user_id"])
         reason = ((view["state"]["values"].get("reason") or {}).get("reason") or {}).get("value") or ""
         await answer(ack, client, person, Origin(),
-                     lambda: conversation.form_in_time(person, skip_value(view), reason,
-                                                       delivery=f"slack:view:{view.get('id')}"))
+                     lambda late: conversation.form_in_time(person, skip_value(view), reason,
+                                                            delivery=f"slack:view:{view.get('id')}", late=late))
 
     @app.command("/crowdrank")
     async def command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient,

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import shlex
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from typing import Any, NoReturn
 from weakref import WeakValueDictionary
 
@@ -48,9 +48,10 @@ from bot.errors import CrowdrankError, Duplicate, InputError, NotAllowed, NotFou
 from bot.plain_text import DELIVERY, check_name, check_text
 from bot.ranking_session import MAX_SKIP_REASON
 
-__all__ = ["Conversation", "split_words", "MAX_COMMAND_CHARS", "LABELER_COMMANDS", "MANAGER_COMMANDS"]
+__all__ = ["Conversation", "Late", "split_words", "MAX_COMMAND_CHARS", "LABELER_COMMANDS", "MANAGER_COMMANDS"]
 
 log = logging.getLogger("crowdrank.chat")
+Late = Callable[[list[Reply]], Awaitable[None]]
 MAX_COMMAND_CHARS = 2000
 SEEN_LIMIT = 10_000
 WRITE_DEADLINE = 2.0  # seconds: the write must be stored before the platform's 3 s answer, with room to answer
@@ -98,7 +99,7 @@ class Conversation:
         self._labelers: dict[tuple[str, str, str], int] = {}
         self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
         self._seen: OrderedDict[Hashable, None] = OrderedDict()
-        self._late: set[asyncio.Task[list[Reply]]] = set()
+        self._late: set[asyncio.Future[None]] = set()
 
     # ---- entry points ------------------------------------------------------------------------------------------
     async def press(self, who: Who, value: str, *, delivery: str | None = None) -> list[Reply]:
@@ -139,33 +140,42 @@ class Conversation:
                 return [self.refusal(error)]
 
     async def press_in_time(self, who: Who, value: str, *, delivery: str | None = None,
-                            deadline: float = WRITE_DEADLINE) -> list[Reply]:
-        """`press`, bounded so the adapter can answer the platform only once the click is stored."""
-        return await self._in_time(who, self.press(who, value, delivery=delivery), deadline)
+                            deadline: float = WRITE_DEADLINE, late: Late | None = None) -> list[Reply]:
+        """`press`, bounded so the adapter can answer the platform only once the click is stored. `late`
+        carries out the replies of a write that finished after the deadline (the card still updates)."""
+        return await self._in_time(who, self.press(who, value, delivery=delivery), deadline, late)
 
     async def form_in_time(self, who: Who, value: str, reason: str, *, delivery: str | None = None,
-                           deadline: float = WRITE_DEADLINE) -> list[Reply]:
+                           deadline: float = WRITE_DEADLINE, late: Late | None = None) -> list[Reply]:
         """`form`, bounded the same way."""
-        return await self._in_time(who, self.form(who, value, reason, delivery=delivery), deadline)
+        return await self._in_time(who, self.form(who, value, reason, delivery=delivery), deadline, late)
 
-    async def _in_time(self, who: Who, work: Coroutine[Any, Any, list[Reply]], deadline: float) -> list[Reply]:
+    async def _in_time(self, who: Who, work: Coroutine[Any, Any, list[Reply]], deadline: float,
+                       late: Late | None) -> list[Reply]:
         """The replies of `work` if it finishes within `deadline`; otherwise "press again". The late write is left
-        to finish rather than cancelled (a cancelled commit may or may not have happened); the card's state and
-        the delivery id make a second press harmless either way."""
+        to finish rather than cancelled (a cancelled commit may or may not have happened), and its replies go to
+        `late` when it does; the card's state and the delivery id make a second press harmless either way."""
         task = asyncio.ensure_future(work)
         done, _pending = await asyncio.wait({task}, timeout=deadline)
         if done:
             return task.result()
-        self._late.add(task)
-        task.add_done_callback(self._late_done)
+        self._keep(self._finish_late(task, late))
         with use_locale(who.locale):
-            return [private(Notice(_("crowdrank is busy and could not confirm that in time. Look at the card in a "
-                                     "moment and press again if it has not changed."), kind="refusal"))]
+            return [private(Notice(_("crowdrank is busy and could not confirm that in time; the card changes once it "
+                                     "is stored. If it has not changed in a moment, press again."), kind="refusal"))]
 
-    def _late_done(self, task: asyncio.Task[list[Reply]]) -> None:
-        self._late.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("a late write failed", exc_info=task.exception())
+    async def _finish_late(self, task: asyncio.Future[list[Reply]], late: Late | None) -> None:
+        try:
+            replies = await task
+            if late is not None:
+                await late(replies)
+        except Exception:
+            log.exception("a write that finished after its deadline failed")
+
+    def _keep(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
 
     async def command(self, who: Who, words: Sequence[str], *, here: str | None = None) -> list[Reply]:
         """`/crowdrank <verb> [args]`; `here` is the channel it was typed in (invitations and job results go
