@@ -23,7 +23,7 @@ from bot.cli import app
 from bot.consensus.report import write_report
 from bot.database import Database
 from bot.errors import InputError
-from bot.settledness import change_probability, points, settledness
+from bot.settledness import change_probability, points, regions_heard, settledness
 from storage.models import Assignment, Item, Ranking
 from tests.engine_helpers import make_campaign, ready_labeler
 
@@ -58,6 +58,19 @@ def test_regions_pulling_apart_are_contested() -> None:
     assert not settledness(rankings[:2], ["Africa", "Europe"]).contested
 
 
+def test_a_region_whose_lone_ranking_disagrees_is_not_heard_yet() -> None:
+    agree, swapped, three = [10, 11, 12, 13], [11, 10, 12, 13], ["Africa", "Asia", "Europe"]
+    assert regions_heard(borda(agree, agree, agree), three, three)
+    assert not regions_heard(borda(agree, agree, swapped), three, three)
+    assert regions_heard(borda(agree, agree, swapped, swapped), [*three, "Europe"], three)
+    assert not regions_heard(borda(agree, agree, agree), ["Africa", "Asia", None], three)  # Europe not heard
+    assert regions_heard(borda(agree, agree, swapped), ["Africa", "Asia", None], three[:2])  # None: consensus only
+    bottom_swapped = [10, 11, 13, 12]  # same top, other order
+    assert regions_heard(borda(agree, agree, bottom_swapped), three, three, "top")
+    assert not regions_heard(borda(agree, agree, bottom_swapped), three, three, "order")
+    assert not settledness(borda(agree, agree, swapped), three, "top", three).regions_heard
+
+
 def test_parse_votes() -> None:
     assert parse_votes("5") == (None, 5)
     assert parse_votes("3..9") == (3, 9)
@@ -88,7 +101,7 @@ def test_cli_votes_range_and_bad_input(home: Path, tmp_path: Path) -> None:
 
 
 async def crowd_ranks(database: Database, labs: list[int], choose, campaign: str = "camp") -> None:  # type: ignore[no-untyped-def]
-    """Labelers take turns, one card each, until nobody gets a card; `choose(card)` gives shown indexes."""
+    """Labelers take turns, one card each, until nobody gets a card; `choose(card, labeler)` gives shown indexes."""
     active, rng = list(labs), random.Random(5)
     async with database.session() as session:
         while active:
@@ -97,12 +110,12 @@ async def crowd_ranks(database: Database, labs: list[int], choose, campaign: str
                 if card is None:
                     active.remove(lab)
                     continue
-                for index in choose(card)[:-1]:
+                for index in choose(card, lab)[:-1]:
                     await rs.click(session, card.assignment_id, lab, index)
                 await rs.submit(session, card.assignment_id, lab)
 
 
-def by_completion_id(card) -> list[int]:  # type: ignore[no-untyped-def]
+def by_completion_id(card, labeler: int = 0) -> list[int]:  # type: ignore[no-untyped-def]
     return sorted(range(len(card.choices)), key=lambda i: card.choices[i].completion_id)
 
 
@@ -130,11 +143,28 @@ async def test_settled_items_stop_at_the_minimum(database: Database, tmp_path: P
     assert "5 items stopped early with 15 rankings" in page.read_text()
 
 
+async def test_an_item_stops_only_once_a_disagreeing_region_has_been_heard_twice(database: Database) -> None:
+    regions = ("Africa", "Asia", "Europe")
+    await make_campaign(database, items=6, k=4, votes=9, votes_min=3, regions=regions)
+    labs = {await ready_labeler(database, user=f"u{i}", region=regions[i % 3]): regions[i % 3] for i in range(18)}
+
+    def europe_swaps_the_top_two(card, labeler: int) -> list[int]:  # type: ignore[no-untyped-def]
+        order = by_completion_id(card)
+        return [order[1], order[0], *order[2:]] if labs[labeler] == "Europe" else order
+
+    await crowd_ranks(database, list(labs), europe_swaps_the_top_two)
+    async with database.session() as session:
+        europe = Counter(r.item_id for r in (await session.exec(select(Ranking))).all() if r.region == "Europe")
+    items = await items_of(database)
+    assert all(item.full for item in items) and any(item.settled for item in items)
+    assert all(europe[item.id] >= 2 for item in items if item.settled)
+
+
 async def test_unsettled_items_take_up_to_the_maximum_and_regions_stay_balanced(database: Database) -> None:
     await make_campaign(database, items=4, k=4, votes=6, votes_min=2, regions=("Africa", "Europe"))
     labs = [await ready_labeler(database, user=f"u{i}", region=("Africa", "Europe")[i % 2]) for i in range(12)]
     rng = random.Random(1)
-    await crowd_ranks(database, labs, lambda card: rng.sample(range(4), 4))  # labelers who disagree
+    await crowd_ranks(database, labs, lambda card, _: rng.sample(range(4), 4))  # labelers who disagree
     items = await items_of(database)
     assert all(2 <= item.submitted <= 6 and item.leased == 0 and item.full for item in items)
     assert any(item.submitted == 6 and not item.settled for item in items)
