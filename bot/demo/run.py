@@ -19,10 +19,10 @@ from sqlmodel import col, select
 from bot import campaigns, generation
 from bot.consensus.report import write_report
 from bot.database import Database
-from bot.demo import GUIDELINES, PROMPTS
+from bot.demo import COMPLETIONS, GUIDELINES, PROMPTS
 from bot.demo.evaluate import accuracy_table, consensus_groups, held_out_accuracy, truth_groups
 from bot.progress import progress_bar
-from bot.prompt_files import read_prompts
+from bot.prompt_files import CompletionRecord, read_completions, read_prompts
 from bot.quality import assess_campaign
 from bot.simulator import simulate, truth_path
 from storage.models import Campaign, Completion, Prompt
@@ -74,16 +74,28 @@ class Demo:
 
 
 async def create_campaign(demo: Demo) -> None:
-    """The campaign `demo` from the bundled prompts and helpfulness guidelines (k=4, six regions, two votes each)."""
+    """The campaign `demo` from the bundled prompts and helpfulness guidelines (k=4, six regions, two votes each),
+    with the bundled completions when the demo runs the default model and sampling."""
     demo.stage("campaign")
     prompts = read_prompts(PROMPTS)[:demo.options.prompts_limit]
     spec = campaigns.CampaignSpec(name=CAMPAIGN, criterion="helpfulness", k=4, votes=VOTES, regions=REGIONS,
                                   guidelines=GUIDELINES["helpfulness"].read_text(encoding="utf-8"))
+    completions = bundled_completions(demo.options, {p.external_id for p in prompts})
     async with demo.database.session() as session:
-        result = await campaigns.create_campaign(session, spec, prompts)
+        result = await campaigns.create_campaign(session, spec, prompts, completions,
+                                                 completions_file=str(COMPLETIONS))
     demo.campaign = result.campaign
     verb = "created" if result.created else "found"
-    demo.echo(f"{verb} campaign {CAMPAIGN!r}: {result.prompts_added} new prompts from {PROMPTS.name}")
+    demo.echo(f"{verb} campaign {CAMPAIGN!r}: {result.prompts_added} new prompts from {PROMPTS.name}"
+              + (f", {result.completions_added} bundled completions" if result.completions_added else ""))
+
+
+def bundled_completions(options: DemoOptions, prompt_ids: set[str]) -> list[CompletionRecord]:
+    """The bundled completions of these prompts, only when they are what generation would write (the default
+    model with the demo's sampling); another model or setting generates its own."""
+    if options.model != "default" or options.sampling != DEMO_SAMPLING or not COMPLETIONS.is_file():
+        return []
+    return [record for record in read_completions(COMPLETIONS, k=4) if record.prompt_id in prompt_ids]
 
 
 async def generate_completions(demo: Demo) -> None:
