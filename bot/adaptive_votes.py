@@ -55,8 +55,9 @@ async def update_item(session: AsyncSession, campaign: Campaign, item_id: int, s
     scores = np.array([points(best, ties, slot_of) for best, ties, _ in rows]).reshape(len(rows), len(slot_of))
     state = settledness(scores, [region for _, _, region in rows], campaign.stop_rule, list(campaign.regions))
     settle = (submitted >= (campaign.votes_min or 0) and state.change_p < campaign.stop_threshold
-              and state.regions_heard)
-    values: dict[str, Any] = {"change_p": state.change_p, "contested": state.contested}
+              and state.waiting_region is None)
+    values: dict[str, Any] = {"change_p": state.change_p, "contested": state.contested,
+                              "waiting_region": state.waiting_region}
     if settle:
         values.update(settled=True, full=True)
     await session.exec(update(Item).where(Item.id == item_id, Item.settled == false())

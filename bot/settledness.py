@@ -29,14 +29,14 @@ MAX_ENUMERATED_K = 6  # 720 orders; above that a fixed sample of them stands for
 UNIFORM_SAMPLE = 720
 REGION_HEARD = 2  # rankings after which a region that disagrees with the item's consensus counts as heard
 
-__all__ = ["STOP_RULES", "Settledness", "change_probability", "points", "regions_heard", "settledness"]
+__all__ = ["STOP_RULES", "Settledness", "change_probability", "points", "region_not_heard", "settledness"]
 
 
 @dataclass(frozen=True)
 class Settledness:
     change_p: float
     contested: bool
-    regions_heard: bool = True  # every region ranked the item, and agrees with it or ranked it REGION_HEARD times
+    waiting_region: str | None = None  # a region not heard yet (see `region_not_heard`); None: all heard
 
 
 def points(best_first: list[int], ties: list[bool], slot_of: dict[int, int]) -> np.ndarray:
@@ -103,22 +103,23 @@ def _consensus(totals: np.ndarray, rule: str) -> tuple[int, ...]:
     return (int(np.argmax(totals)),) if rule == "top" else tuple(np.argsort(-totals, kind="stable").tolist())
 
 
-def regions_heard(rankings: np.ndarray, regions: list[str | None], campaign_regions: list[str],
-                  rule: str = "top") -> bool:
-    """Every campaign region has ranked the item, and agrees with its consensus under `rule` or has ranked it
-    REGION_HEARD times (rankings without a region count only in the consensus). A campaign none of whose
-    labelers come from some region never settles an item early: it spends MAX votes, as fixed votes would."""
+def region_not_heard(rankings: np.ndarray, regions: list[str | None], campaign_regions: list[str],
+                     rule: str = "top") -> str | None:
+    """The first campaign region that has not ranked the item, or whose rankings neither agree with its consensus
+    under `rule` nor number REGION_HEARD (rankings without a region count only in the consensus); None when every
+    region is heard. A campaign none of whose labelers come from some region never settles an item early: it
+    spends MAX votes, as fixed votes would."""
     overall = _consensus(rankings.sum(axis=0), rule)
     for region in campaign_regions:
         own = rankings[[r == region for r in regions]]
         if len(own) == 0 or (len(own) < REGION_HEARD and _consensus(own.sum(axis=0), rule) != overall):
-            return False
-    return True
+            return region
+    return None
 
 
 def settledness(rankings: np.ndarray, regions: list[str | None], rule: str = "top",
                 campaign_regions: list[str] | None = None) -> Settledness:
     """The item's change probability under `rule`, whether its regions pull in opposite directions, and whether
-    every region has been heard."""
+    a region it still waits to hear from."""
     return Settledness(change_probability(rankings, rule), _contested(rankings, regions),
-                       regions_heard(rankings, regions, campaign_regions or [], rule))
+                       region_not_heard(rankings, regions, campaign_regions or [], rule))
