@@ -9,9 +9,9 @@ item's own rankings with weight n / (n + PRIOR), or a uniformly random order wit
 mean-position vectors anti-correlate.
 
 Regions heard: an item settles only when every region of the campaign has ranked it and each either agrees with
-the item's consensus (same top choice, or same order under `order`) or has ranked it REGION_HEARD times. Why: an item stopped on its
-first three rankings carries one ranking per region, and a region whose lone ranking disagrees (a noisy labeler,
-a spammer, or a real taste) would keep that one ranking as its whole estimate; one more ranking from the region
+the item's consensus (same top choice, or same order under `order`) or has ranked it REGION_HEARD times. Why: an
+item stopped on its first three rankings carries one ranking per region, and a region whose lone ranking disagrees
+(a noisy labeler, a spammer, or a real taste) would keep that one ranking as its whole estimate; one more from it
 is what per-region agreement needs, and items where every region already agrees still stop at the minimum.
 """
 

@@ -142,7 +142,8 @@ def _loop(model, tokenizer, train_groups, val_groups, config: TrainConfig, devic
     steps_per_epoch = math.ceil(len(train_groups) / config.batch_prompts)
     total_steps = steps_per_epoch * config.epochs
     warmup = max(1, int(total_steps * config.warmup_fraction))
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup + 1))))
     step, start_epoch, pairs_seen = 0, 0, 0
@@ -160,7 +161,7 @@ def _loop(model, tokenizer, train_groups, val_groups, config: TrainConfig, devic
             loss_value = loss.item()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()
             schedule.step()
             step += 1

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,9 @@ DEMO_MIN_TRUST = 0.5  # leave the labelers the trust score flags out of the trai
 # Asked for short answers, the 135M model finishes far more of them inside the token budget (the rest are trimmed
 # to their last full sentence and marked "…" by the sampler): labelers read whole answers, not cut sentences.
 DEMO_SAMPLING = SamplingSettings(system="Answer in two or three short sentences.")
+# torch splits a sum over its threads, and a different split rounds differently: with the thread count left to the
+# machine's load, the same seed trained a different reward model (held-out accuracy moved by several points)
+DEMO_TORCH_THREADS = 2
 
 
 @dataclass
@@ -205,11 +209,26 @@ async def export_and_train(demo: Demo) -> None:
     # optimizer steps and the scores barely moved (trials on the hidden truth's own pairs: 0.50 then, 0.65-0.68 now)
     config = TrainConfig(epochs=demo.options.epochs, seed=demo.options.seed, validation_fraction=0.25,
                          batch_prompts=4, lr=2e-4)
-    version = await asyncio.to_thread(train_reward_model, url, demo.home, pairs=consensus.path, config=config)
-    demo.echo(f"reward model {version.name}: {'active' if version.active else 'kept the previous active version'}")
-    demo.outputs["reward model"] = str(version.path)
-    await evaluate_reward_model(demo, version.path, consensus.path, config)
-    await score_example(demo, version.path)
+    with fixed_torch_threads(DEMO_TORCH_THREADS):
+        version = await asyncio.to_thread(train_reward_model, url, demo.home, pairs=consensus.path, config=config)
+        demo.echo(f"reward model {version.name}: "
+                  f"{'active' if version.active else 'kept the previous active version'}")
+        demo.outputs["reward model"] = str(version.path)
+        await evaluate_reward_model(demo, version.path, consensus.path, config)
+        await score_example(demo, version.path)
+
+
+@contextmanager
+def fixed_torch_threads(count: int) -> Iterator[None]:
+    """Run torch on `count` threads (process-wide: the demo's training thread uses it), then as before."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 async def evaluate_reward_model(demo: Demo, model_path: Path, pair_file: Path, config: TrainConfig) -> None:
