@@ -34,14 +34,12 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
     disable_dropout: bool = False  # TRL's RewardTrainer default; then grouped and per-pair steps are the same math
-    train_layers: int | None = None  # fine-tune only the top N transformer layers and the head; None: all
 
     def validate(self) -> None:
         checks = [("epochs", self.epochs >= 1, "must be at least 1"), ("lr", 0 < self.lr < 1, "must be in (0, 1)"),
                   ("batch-prompts", self.batch_prompts >= 1, "must be at least 1"),
                   ("max-length", 8 <= self.max_length <= 8192, "must be between 8 and 8192"),
-                  ("validation-fraction", 0 < self.validation_fraction < 1, "must be in (0, 1)"),
-                  ("train-layers", self.train_layers is None or self.train_layers >= 0, "must be at least 0")]
+                  ("validation-fraction", 0 < self.validation_fraction < 1, "must be in (0, 1)")]
         for name, ok, message in checks:
             if not ok:
                 raise InputError(message, field=name)
@@ -55,24 +53,6 @@ def split_by_prompt(groups: Sequence[PromptGroup], fraction: float, seed: int) -
     random.Random(seed).shuffle(order)
     held = min(len(groups) - 1, max(1, round(len(groups) * fraction)))
     return [groups[i] for i in order[held:]], [groups[i] for i in order[:held]]
-
-
-def freeze_lower_layers(model, keep: int) -> None:
-    """Leave only the top `keep` transformer layers, and what sits above them (pooler, final norm, head),
-    trainable. Why: on a few dozen prompts, updating every layer and the embeddings overfits the training prompts;
-    the lower layers already encode what the reward depends on."""
-    base = model.base_model
-    layers = next((module for module in base.modules() if isinstance(module, torch.nn.ModuleList) and len(module)),
-                  None)
-    if layers is None:
-        raise InputError(f"{type(base).__name__} has no list of layers to freeze", field="train-layers")
-    frozen = {id(p) for layer in layers[:max(0, len(layers) - keep)] for p in layer.parameters()}
-    frozen |= {id(p) for p in base.get_input_embeddings().parameters()}
-    embeddings = getattr(base, "embeddings", None)  # BERT-style: word, position and type embeddings and their norm
-    if isinstance(embeddings, torch.nn.Module):
-        frozen |= {id(p) for p in embeddings.parameters()}
-    for parameter in model.parameters():
-        parameter.requires_grad = id(parameter) not in frozen
 
 
 def batches(groups: Sequence[PromptGroup], size: int, rng: random.Random | None = None) -> list[list[PromptGroup]]:
@@ -137,13 +117,10 @@ def _loop(model, tokenizer, train_groups, val_groups, config: TrainConfig, devic
         for module in model.modules():
             if isinstance(module, torch.nn.Dropout):
                 module.p = 0.0
-    if config.train_layers is not None:
-        freeze_lower_layers(model, config.train_layers)
     steps_per_epoch = math.ceil(len(train_groups) / config.batch_prompts)
     total_steps = steps_per_epoch * config.epochs
     warmup = max(1, int(total_steps * config.warmup_fraction))
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup + 1))))
     step, start_epoch, pairs_seen = 0, 0, 0
@@ -161,7 +138,7 @@ def _loop(model, tokenizer, train_groups, val_groups, config: TrainConfig, devic
             loss_value = loss.item()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
             step += 1
