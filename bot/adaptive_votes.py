@@ -45,16 +45,19 @@ def stop_reason(campaign: Campaign) -> str:
 
 async def update_item(session: AsyncSession, campaign: Campaign, item_id: int, submitted: int) -> None:
     """Recompute an item's settledness from its rankings (inside the submit transaction); stop it when it has
-    its minimum and the stop rule holds. Fixed-votes campaigns never call this."""
+    its minimum, the stop rule holds and every region that ranked it has been heard. Fixed-votes campaigns never
+    call this."""
     rows = (await session.exec(select(Ranking.best_first, Ranking.ties, Ranking.region)
                                .where(Ranking.item_id == item_id))).all()
     completion_ids = (await session.exec(select(Completion.id).join(Item, Item.prompt_id == Completion.prompt_id)
                                          .where(Item.id == item_id).order_by(col(Completion.position)))).all()
     slot_of = {cid: slot for slot, cid in enumerate(completion_ids)}
     scores = np.array([points(best, ties, slot_of) for best, ties, _ in rows]).reshape(len(rows), len(slot_of))
-    state = settledness(scores, [region for _, _, region in rows], campaign.stop_rule)
-    settle = submitted >= (campaign.votes_min or 0) and state.change_p < campaign.stop_threshold
-    values: dict[str, Any] = {"change_p": state.change_p, "contested": state.contested}
+    state = settledness(scores, [region for _, _, region in rows], campaign.stop_rule, list(campaign.regions))
+    settle = (submitted >= (campaign.votes_min or 0) and state.change_p < campaign.stop_threshold
+              and state.waiting_region is None)
+    values: dict[str, Any] = {"change_p": state.change_p, "contested": state.contested,
+                              "waiting_region": state.waiting_region}
     if settle:
         values.update(settled=True, full=True)
     await session.exec(update(Item).where(Item.id == item_id, Item.settled == false())

@@ -12,9 +12,10 @@ Balanced policy: among the first WINDOW candidates from the random key, items wi
 assignment from the labeler's region come first. On a small pool the window covers everything (exact); on a
 large one it is a bounded sample, which keeps every request a constant amount of work.
 
-Adaptive votes (`votes_min` set): within the same region preference, the window's items are served most
-unsettled first (an item short of its minimum counts as wholly unsettled) and contested items before the rest.
-The priority is the item's own `change_p` and `contested` columns, written at submit time: no extra query here.
+Adaptive votes (`votes_min` set): items waiting to hear from the labeler's region (`waiting_region`) join the
+items that region lacks, and items waiting for another region go after the rest; within each group the window's
+items are served most unsettled first (an item short of its minimum counts as wholly unsettled) and contested
+items before the rest. The priority is the item's own columns, written at submit time: no extra query here.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ async def _candidates(session: AsyncSession, campaign: Campaign, labeler: Labele
     The region and expiry checks sit in an outer query over the limited window, so the planner runs them once
     per candidate by index instead of hashing every assignment of the region (PostgreSQL does that otherwise)."""
     labeler_id = labeler.id or 0
-    pool = (select(Item.id, Item.shuffle_key, Item.submitted, Item.change_p, Item.contested)
+    pool = (select(Item.id, Item.shuffle_key, Item.submitted, Item.change_p, Item.contested, Item.waiting_region)
             .where(Item.campaign_id == campaign.id, Item.full == false(), Item.is_gold == false(),
                    _not_mine(labeler_id))
             .order_by(col(Item.shuffle_key)))
@@ -142,7 +143,7 @@ async def _candidates(session: AsyncSession, campaign: Campaign, labeler: Labele
                                     col(Assignment.state).in_(("open", "submitted")))
         region_column = has_region if _prefers_region(campaign, labeler) else false()
         outer = select(inner.c.id, region_column, _expired_mine(inner.c.id, labeler_id), inner.c.submitted,
-                       inner.c.change_p, inner.c.contested).order_by(inner.c.shuffle_key)
+                       inner.c.change_p, inner.c.contested, inner.c.waiting_region).order_by(inner.c.shuffle_key)
         return list((await session.exec(outer)).all())
 
     rows = await window(Item.shuffle_key >= start, WINDOW)
@@ -151,7 +152,9 @@ async def _candidates(session: AsyncSession, campaign: Campaign, labeler: Labele
     if campaign.votes_min is None:
         rows.sort(key=lambda row: bool(row[1]))  # stable: random-walk order within each group
     else:
-        rows.sort(key=lambda row: (bool(row[1]), -_priority(campaign, row[3], row[4], bool(row[5]))))
+        rows.sort(key=lambda row: (bool(row[1]) and row[6] != labeler.region,  # my region is needed
+                                   row[6] not in (None, labeler.region),  # another region is awaited
+                                   -_priority(campaign, row[3], row[4], bool(row[5]))))
     return [(row[0], bool(row[2])) for row in rows]
 
 

@@ -4,7 +4,7 @@ votes, how many items stopped early and why)."""
 
 from __future__ import annotations
 
-import random
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,6 +236,12 @@ async def _completion_count(session: AsyncSession, prompt_id: int | None) -> int
                                .where(Completion.prompt_id == prompt_id))).one()
 
 
+def shuffle_key(campaign: Campaign, prompt: Prompt) -> float:
+    """An item's place in the pool walk: uniform in [0, 1) like a random draw, but fixed by the campaign and the
+    prompt's id, so a seeded simulation (the demo, the benchmarks) walks the pool the same way on every run."""
+    return zlib.crc32(f"{campaign.name}\x1f{prompt.external_id}".encode()) / 2**32
+
+
 async def store_completions(session: AsyncSession, campaign: Campaign, prompt: Prompt, texts: list[str],
                             model: str, settings: dict[str, Any]) -> Item:
     """Add a prompt's k completions and the item that makes it rankable (inside the caller's transaction)."""
@@ -243,7 +249,7 @@ async def store_completions(session: AsyncSession, campaign: Campaign, prompt: P
         raise InputError(f"expected {campaign.k} completions for prompt {prompt.external_id!r}, got {len(texts)}")
     for position, text in enumerate(texts):
         session.add(Completion(prompt_id=prompt.id, position=position, text=text, model=model, settings=settings))
-    item = Item(campaign_id=campaign.id, prompt_id=prompt.id, shuffle_key=random.random())
+    item = Item(campaign_id=campaign.id, prompt_id=prompt.id, shuffle_key=shuffle_key(campaign, prompt))
     session.add(item)
     await session.flush()
     return item

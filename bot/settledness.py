@@ -7,6 +7,12 @@ item's own rankings with weight n / (n + PRIOR), or a uniformly random order wit
 `change_probability` is the chance that adding it changes the top choice (rule `top`) or the whole order (rule
 `order`); a tie counts as a change, so an item never settles on a coin flip. Region contest: two regions whose
 mean-position vectors anti-correlate.
+
+Regions heard: an item settles only when every region of the campaign has ranked it and each either agrees with
+the item's consensus (same top choice, or same order under `order`) or has ranked it REGION_HEARD times. Why: an
+item stopped on its first three rankings carries one ranking per region, and a region whose lone ranking disagrees
+(a noisy labeler, a spammer, or a real taste) would keep that one ranking as its whole estimate; one more from it
+is what per-region agreement needs, and items where every region already agrees still stop at the minimum.
 """
 
 from __future__ import annotations
@@ -21,14 +27,16 @@ STOP_RULES = {"top": "top choice settled", "order": "whole order settled"}
 PRIOR = 1.0  # pseudo-rankings of "any order at all" in the predictive draw
 MAX_ENUMERATED_K = 6  # 720 orders; above that a fixed sample of them stands for the uniform draw
 UNIFORM_SAMPLE = 720
+REGION_HEARD = 2  # rankings after which a region that disagrees with the item's consensus counts as heard
 
-__all__ = ["STOP_RULES", "Settledness", "change_probability", "points", "settledness"]
+__all__ = ["STOP_RULES", "Settledness", "change_probability", "points", "region_not_heard", "settledness"]
 
 
 @dataclass(frozen=True)
 class Settledness:
     change_p: float
     contested: bool
+    waiting_region: str | None = None  # a region not heard yet (see `region_not_heard`); None: all heard
 
 
 def points(best_first: list[int], ties: list[bool], slot_of: dict[int, int]) -> np.ndarray:
@@ -91,6 +99,27 @@ def _contested(rankings: np.ndarray, regions: list[str | None]) -> bool:
     return False
 
 
-def settledness(rankings: np.ndarray, regions: list[str | None], rule: str = "top") -> Settledness:
-    """The item's change probability under `rule` and whether its regions pull in opposite directions."""
-    return Settledness(change_probability(rankings, rule), _contested(rankings, regions))
+def _consensus(totals: np.ndarray, rule: str) -> tuple[int, ...]:
+    return (int(np.argmax(totals)),) if rule == "top" else tuple(np.argsort(-totals, kind="stable").tolist())
+
+
+def region_not_heard(rankings: np.ndarray, regions: list[str | None], campaign_regions: list[str],
+                     rule: str = "top") -> str | None:
+    """The first campaign region that has not ranked the item, or whose rankings neither agree with its consensus
+    under `rule` nor number REGION_HEARD (rankings without a region count only in the consensus); None when every
+    region is heard. A campaign none of whose labelers come from some region never settles an item early: it
+    spends MAX votes, as fixed votes would."""
+    overall = _consensus(rankings.sum(axis=0), rule)
+    for region in campaign_regions:
+        own = rankings[[r == region for r in regions]]
+        if len(own) == 0 or (len(own) < REGION_HEARD and _consensus(own.sum(axis=0), rule) != overall):
+            return region
+    return None
+
+
+def settledness(rankings: np.ndarray, regions: list[str | None], rule: str = "top",
+                campaign_regions: list[str] | None = None) -> Settledness:
+    """The item's change probability under `rule`, whether its regions pull in opposite directions, and whether
+    a region it still waits to hear from."""
+    return Settledness(change_probability(rankings, rule), _contested(rankings, regions),
+                       region_not_heard(rankings, regions, campaign_regions or [], rule))

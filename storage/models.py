@@ -99,6 +99,7 @@ class Item(SQLModel, table=True):
     settled: bool = False  # stopped early under the campaign's stop rule (adaptive votes)
     change_p: float = 1.0
     contested: bool = False
+    waiting_region: str | None = Field(default=None, max_length=100)  # a region not heard yet (adaptive votes)
     shuffle_key: float = 0.0  # random, fixed at creation: a cheap random walk over the pool
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -23,7 +23,7 @@ from bot.cli import app
 from bot.consensus.report import write_report
 from bot.database import Database
 from bot.errors import InputError
-from bot.settledness import change_probability, points, settledness
+from bot.settledness import change_probability, points, region_not_heard, settledness
 from storage.models import Assignment, Item, Ranking
 from tests.engine_helpers import make_campaign, ready_labeler
 
@@ -58,6 +58,20 @@ def test_regions_pulling_apart_are_contested() -> None:
     assert not settledness(rankings[:2], ["Africa", "Europe"]).contested
 
 
+def test_a_region_whose_lone_ranking_disagrees_is_not_heard_yet() -> None:
+    agree, swapped, three = [10, 11, 12, 13], [11, 10, 12, 13], ["Africa", "Asia", "Europe"]
+    assert region_not_heard(borda(agree, agree, agree), three, three) is None
+    assert region_not_heard(borda(agree, agree, swapped), three, three) == "Europe"
+    assert region_not_heard(borda(agree, agree, swapped, swapped), [*three, "Europe"], three) is None
+    assert region_not_heard(borda(agree, agree, agree), ["Africa", "Asia", None], three) == "Europe"  # never ranked
+    no_region = ["Africa", "Asia", None]  # a ranking without a region counts only in the consensus
+    assert region_not_heard(borda(agree, agree, swapped), no_region, three[:2]) is None
+    bottom_swapped = [10, 11, 13, 12]  # same top, other order
+    assert region_not_heard(borda(agree, agree, bottom_swapped), three, three, "top") is None
+    assert region_not_heard(borda(agree, agree, bottom_swapped), three, three, "order") == "Europe"
+    assert settledness(borda(agree, agree, swapped), three, "top", three).waiting_region == "Europe"
+
+
 def test_parse_votes() -> None:
     assert parse_votes("5") == (None, 5)
     assert parse_votes("3..9") == (3, 9)
@@ -88,7 +102,7 @@ def test_cli_votes_range_and_bad_input(home: Path, tmp_path: Path) -> None:
 
 
 async def crowd_ranks(database: Database, labs: list[int], choose, campaign: str = "camp") -> None:  # type: ignore[no-untyped-def]
-    """Labelers take turns, one card each, until nobody gets a card; `choose(card)` gives shown indexes."""
+    """Labelers take turns, one card each, until nobody gets a card; `choose(card, labeler)` gives shown indexes."""
     active, rng = list(labs), random.Random(5)
     async with database.session() as session:
         while active:
@@ -97,12 +111,12 @@ async def crowd_ranks(database: Database, labs: list[int], choose, campaign: str
                 if card is None:
                     active.remove(lab)
                     continue
-                for index in choose(card)[:-1]:
+                for index in choose(card, lab)[:-1]:
                     await rs.click(session, card.assignment_id, lab, index)
                 await rs.submit(session, card.assignment_id, lab)
 
 
-def by_completion_id(card) -> list[int]:  # type: ignore[no-untyped-def]
+def by_completion_id(card, labeler: int = 0) -> list[int]:  # type: ignore[no-untyped-def]
     return sorted(range(len(card.choices)), key=lambda i: card.choices[i].completion_id)
 
 
@@ -130,14 +144,34 @@ async def test_settled_items_stop_at_the_minimum(database: Database, tmp_path: P
     assert "5 items stopped early with 15 rankings" in page.read_text()
 
 
+async def test_an_item_stops_only_once_a_disagreeing_region_has_been_heard_twice(database: Database) -> None:
+    regions = ("Africa", "Asia", "Europe")
+    await make_campaign(database, items=6, k=4, votes=9, votes_min=3, regions=regions)
+    labs = {await ready_labeler(database, user=f"u{i}", region=regions[i % 3]): regions[i % 3] for i in range(18)}
+
+    def europe_swaps_the_top_two(card, labeler: int) -> list[int]:  # type: ignore[no-untyped-def]
+        order = by_completion_id(card)
+        return [order[1], order[0], *order[2:]] if labs[labeler] == "Europe" else order
+
+    await crowd_ranks(database, list(labs), europe_swaps_the_top_two)
+    async with database.session() as session:
+        europe = Counter(r.item_id for r in (await session.exec(select(Ranking))).all() if r.region == "Europe")
+    items = await items_of(database)
+    assert all(item.full for item in items) and any(item.settled for item in items)
+    assert all(europe[item.id] >= 2 for item in items if item.settled)
+
+
 async def test_unsettled_items_take_up_to_the_maximum_and_regions_stay_balanced(database: Database) -> None:
     await make_campaign(database, items=4, k=4, votes=6, votes_min=2, regions=("Africa", "Europe"))
     labs = [await ready_labeler(database, user=f"u{i}", region=("Africa", "Europe")[i % 2]) for i in range(12)]
-    rng = random.Random(1)
-    await crowd_ranks(database, labs, lambda card: rng.sample(range(4), 4))  # labelers who disagree
+
+    def regions_reverse_each_other(card, labeler: int) -> list[int]:  # type: ignore[no-untyped-def]
+        order = by_completion_id(card)
+        return order if labs.index(labeler) % 2 == 0 else order[::-1]
+
+    await crowd_ranks(database, labs, regions_reverse_each_other)  # one more ranking always flips the top
     items = await items_of(database)
-    assert all(2 <= item.submitted <= 6 and item.leased == 0 and item.full for item in items)
-    assert any(item.submitted == 6 and not item.settled for item in items)
+    assert [(item.submitted, item.leased, item.full) for item in items] == [(6, 0, True)] * 4  # none stopped early
     async with database.session() as session:
         regions = Counter((r.item_id, r.region) for r in (await session.exec(select(Ranking))).all())
     for item in items:  # the balanced policy's promise, as with fixed votes: every region on every item
@@ -163,6 +197,25 @@ async def test_unsettled_and_contested_items_are_served_first(database: Database
         card = await next_card(session, other, "camp", rng=random.Random(2))
         assert card is not None
         assert (await session.get(Assignment, card.assignment_id)).item_id == ids[2]  # type: ignore[union-attr]
+
+
+async def test_an_item_waiting_for_a_region_goes_to_that_region_first(database: Database) -> None:
+    await make_campaign(database, items=3, k=3, votes=9, votes_min=1, regions=("Africa", "Europe"))
+    async with database.session() as session:
+        ids = [item.id for item in (await session.exec(select(Item).order_by(Item.id))).all()]
+        await session.exec(update(Item).values(submitted=1, change_p=0.1))  # type: ignore[call-overload]
+        await session.exec(update(Item).where(Item.id == ids[0])  # type: ignore[call-overload]
+                           .values(change_p=0.9, waiting_region="Europe"))
+        await session.exec(update(Item).where(Item.id == ids[1]).values(change_p=0.6))  # type: ignore[call-overload]
+        await session.commit()
+    served = {}
+    for user, region in (("a", "Africa"), ("e", "Europe")):
+        lab = await ready_labeler(database, user=user, region=region)
+        async with database.session() as session:
+            card = await next_card(session, lab, "camp", rng=random.Random(2))
+            assert card is not None
+            served[region] = (await session.get(Assignment, card.assignment_id)).item_id  # type: ignore[union-attr]
+    assert served == {"Africa": ids[1], "Europe": ids[0]}  # Africa leaves Europe's item for Europe
 
 
 async def test_fixed_votes_never_stop_early(database: Database) -> None:

@@ -187,3 +187,17 @@ async def test_status_changes_follow_the_lifecycle(database, tmp_path: Path) -> 
             await campaigns.change_status(session, "s", "resume")
     async with database.session() as session:
         assert (await campaigns.change_status(session, "s", "close")).status == "closed"
+
+
+def test_an_items_pool_key_is_fixed_by_campaign_and_prompt() -> None:
+    from types import SimpleNamespace
+
+    from bot.campaigns import shuffle_key
+
+    def key(campaign: str, prompt: str) -> float:
+        return shuffle_key(SimpleNamespace(name=campaign), SimpleNamespace(external_id=prompt))  # type: ignore[arg-type]
+
+    keys = [key("demo", f"demo-{i:02d}") for i in range(200)]
+    assert keys == [key("demo", f"demo-{i:02d}") for i in range(200)]  # the same on every run
+    assert all(0 <= k < 1 for k in keys) and len(set(keys)) == 200
+    assert 0.4 < sum(keys) / len(keys) < 0.6 and key("other", "demo-01") != keys[1]

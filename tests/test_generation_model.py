@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+import bot.demo as demo_data
 from bot.cli import app
 from bot.settings import get_settings
 from storage.engine import make_sync_engine
@@ -151,3 +152,21 @@ def test_demo_command_uses_the_cached_default_model(home: Path, cold: InstructMo
     assert len((home / "demo" / "consensus-pairs.jsonl").read_text().splitlines()) == 4 * 6
     assert sql("SELECT name, active FROM rewardmodelversion") == [("rm-0001", 1)]
     assert "scores for" in result.stdout
+
+
+def test_the_default_demo_imports_the_bundled_completions_and_loads_no_model(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the instruct model was loaded although every prompt has bundled completions")
+
+    monkeypatch.setattr(instruct_model, "load_instruct_model", no_model)
+    result = runner.invoke(app, ["demo", "--prompts-limit", "4", "--labelers", "12", "--spammers", "0",
+                                 "--epochs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "created campaign 'demo': 4 new prompts from prompts.jsonl, 16 bundled completions" in result.stdout
+    assert "every prompt already has its completions" in result.stdout
+    bundled = [json.loads(line) for line in (Path(demo_data.__file__).parent / "completions.jsonl").open()][:4]
+    stored = sql("SELECT p.external_id, c.text FROM completion c JOIN prompt p ON p.id = c.prompt_id "
+                 "ORDER BY p.id, c.position")
+    assert stored == [(row["prompt_id"], text) for row in bundled for text in row["completions"]]
+    assert sql("SELECT count(*) FROM ranking") == [(48,)]

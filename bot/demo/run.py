@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,10 +20,10 @@ from sqlmodel import col, select
 from bot import campaigns, generation
 from bot.consensus.report import write_report
 from bot.database import Database
-from bot.demo import GUIDELINES, PROMPTS
+from bot.demo import COMPLETIONS, GUIDELINES, PROMPTS
 from bot.demo.evaluate import accuracy_table, consensus_groups, held_out_accuracy, truth_groups
 from bot.progress import progress_bar
-from bot.prompt_files import read_prompts
+from bot.prompt_files import CompletionRecord, read_completions, read_prompts
 from bot.quality import assess_campaign
 from bot.simulator import simulate, truth_path
 from storage.models import Campaign, Completion, Prompt
@@ -43,6 +44,9 @@ DEMO_MIN_TRUST = 0.5  # leave the labelers the trust score flags out of the trai
 # Asked for short answers, the 135M model finishes far more of them inside the token budget (the rest are trimmed
 # to their last full sentence and marked "…" by the sampler): labelers read whole answers, not cut sentences.
 DEMO_SAMPLING = SamplingSettings(system="Answer in two or three short sentences.")
+# torch splits a sum over its threads, and a different split rounds differently: with the thread count left to the
+# machine's load, the same seed trained a different reward model (held-out accuracy moved by several points)
+DEMO_TORCH_THREADS = 2
 
 
 @dataclass
@@ -74,16 +78,28 @@ class Demo:
 
 
 async def create_campaign(demo: Demo) -> None:
-    """The campaign `demo` from the bundled prompts and helpfulness guidelines (k=4, six regions, two votes each)."""
+    """The campaign `demo` from the bundled prompts and helpfulness guidelines (k=4, six regions, two votes each),
+    with the bundled completions when the demo runs the default model and sampling."""
     demo.stage("campaign")
     prompts = read_prompts(PROMPTS)[:demo.options.prompts_limit]
     spec = campaigns.CampaignSpec(name=CAMPAIGN, criterion="helpfulness", k=4, votes=VOTES, regions=REGIONS,
                                   guidelines=GUIDELINES["helpfulness"].read_text(encoding="utf-8"))
+    completions = bundled_completions(demo.options, {p.external_id for p in prompts})
     async with demo.database.session() as session:
-        result = await campaigns.create_campaign(session, spec, prompts)
+        result = await campaigns.create_campaign(session, spec, prompts, completions,
+                                                 completions_file=str(COMPLETIONS))
     demo.campaign = result.campaign
     verb = "created" if result.created else "found"
-    demo.echo(f"{verb} campaign {CAMPAIGN!r}: {result.prompts_added} new prompts from {PROMPTS.name}")
+    demo.echo(f"{verb} campaign {CAMPAIGN!r}: {result.prompts_added} new prompts from {PROMPTS.name}"
+              + (f", {result.completions_added} bundled completions" if result.completions_added else ""))
+
+
+def bundled_completions(options: DemoOptions, prompt_ids: set[str]) -> list[CompletionRecord]:
+    """The bundled completions of these prompts, only when they are what generation would write (the default
+    model with the demo's sampling); another model or setting generates its own."""
+    if options.model != "default" or options.sampling != DEMO_SAMPLING or not COMPLETIONS.is_file():
+        return []
+    return [record for record in read_completions(COMPLETIONS, k=4) if record.prompt_id in prompt_ids]
 
 
 async def generate_completions(demo: Demo) -> None:
@@ -193,11 +209,26 @@ async def export_and_train(demo: Demo) -> None:
     # optimizer steps and the scores barely moved (trials on the hidden truth's own pairs: 0.50 then, 0.65-0.68 now)
     config = TrainConfig(epochs=demo.options.epochs, seed=demo.options.seed, validation_fraction=0.25,
                          batch_prompts=4, lr=2e-4)
-    version = await asyncio.to_thread(train_reward_model, url, demo.home, pairs=consensus.path, config=config)
-    demo.echo(f"reward model {version.name}: {'active' if version.active else 'kept the previous active version'}")
-    demo.outputs["reward model"] = str(version.path)
-    await evaluate_reward_model(demo, version.path, consensus.path, config)
-    await score_example(demo, version.path)
+    with fixed_torch_threads(DEMO_TORCH_THREADS):
+        version = await asyncio.to_thread(train_reward_model, url, demo.home, pairs=consensus.path, config=config)
+        demo.echo(f"reward model {version.name}: "
+                  f"{'active' if version.active else 'kept the previous active version'}")
+        demo.outputs["reward model"] = str(version.path)
+        await evaluate_reward_model(demo, version.path, consensus.path, config)
+        await score_example(demo, version.path)
+
+
+@contextmanager
+def fixed_torch_threads(count: int) -> Iterator[None]:
+    """Run torch on `count` threads (process-wide: the demo's training thread uses it), then as before."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 async def evaluate_reward_model(demo: Demo, model_path: Path, pair_file: Path, config: TrainConfig) -> None:
