@@ -44,14 +44,13 @@ import os
 import random
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +62,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 import psycopg  # noqa: E402
 from aiohttp import web  # noqa: E402
+from slack_sdk.signature import SignatureVerifier  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from adapters.discord.render import draw  # noqa: E402
@@ -280,8 +280,9 @@ class SlackServes:
         if self.kind == "bare":
             argv = ["-c", BARE_APP, self.emulator.token, SECRET, self.emulator.api_url, port]
         else:
-            run = ["-m", "cProfile", "-o", str(self.profile)] if self.profile else []
-            argv = [*run, "-m", "bot.cli", "serve", "--slack", "--host", "127.0.0.1", "--port", port]
+            run = [str(ROOT / "bench" / "click_profile.py"), "--serve", str(self.profile)] if self.profile and \
+                number == 0 else ["-m", "bot.cli"]
+            argv = [*run, "serve", "--slack", "--host", "127.0.0.1", "--port", port]
         with (self.home / f"serve-{number}.log").open("ab") as log:  # uvicorn's and crowdrank's log lines
             process = await asyncio.create_subprocess_exec(sys.executable, *argv, env=env, cwd=ROOT,
                                                            stdout=asyncio.subprocess.PIPE, stderr=log)
@@ -296,6 +297,11 @@ class SlackServes:
             except OSError:
                 await asyncio.sleep(0.05)
         raise RuntimeError(f"serve #{number} did not listen on {port}")
+
+    def signal(self, number: int, which: int) -> None:
+        process = self.processes[number]
+        assert process is not None
+        process.send_signal(which)
 
     async def kill(self, number: int) -> None:
         process = self.processes[number]
@@ -319,7 +325,7 @@ class SlackLoad:
         self.submits: set[int] = set()
         self.http: aiohttp.ClientSession | None = None
         self._ts = itertools.count(1)
-        self.signer = __import__("slack_sdk.signature", fromlist=["SignatureVerifier"]).SignatureVerifier(SECRET)
+        self.signer = SignatureVerifier(SECRET)
 
     def payload(self, user: str, message: Message, action_id: str, respond_key: str) -> dict[str, Any]:
         action = {"action_id": action_id, "block_id": "b", "type": "button", "text": {"type": "plain_text", "text":
@@ -585,8 +591,13 @@ async def run_slack(name: str, url: str, options: Options) -> list[str]:
         try:
             for mode, think in MODES:
                 mark = len(poller.seen)
+                if profile and not think:
+                    serves.signal(0, signal.SIGUSR1)
                 tally = await drive(seated, load.click, options.seconds, think * options.think,
                                     f"{name} {mode}", halfway=kill_and_restart if "kill" in name else None)
+                if profile and not think:
+                    serves.signal(0, signal.SIGUSR2)
+                    profiled = tally.answered
                 await asyncio.sleep(3 * POLL)
                 collect(tally, poller, mark)
                 lines.append(describe(f"crowdrank, {mode}", tally))
@@ -598,9 +609,8 @@ async def run_slack(name: str, url: str, options: Options) -> list[str]:
     lines.append(f"  check: {len(load.told)} clicks told stored ({len(load.submits)} submits): lost {lost}, "
                  f"doubled {doubled}, items over their votes {over}")
     if profile is not None:
-        clicks = len(load.told)
-        lines += ["", f"CPU per click by stage (cProfile of serve #0, {clicks} clicks, PostgreSQL):",
-                  *stage_table(profile, clicks)]
+        lines += ["", f"CPU per click by stage (cProfile of serve's event loop over the saturation mode, "
+                      f"{profiled} clicks, PostgreSQL):", *stage_table(profile, profiled)]
     return lines
 
 
