@@ -27,8 +27,8 @@ ranking is doubled (doubled), no item has more rankings than its votes (over). A
 The ceiling, same generator, same run: a bare Bolt AsyncApp that only acks (Slack) and a bare discord.py client
 that only acknowledges (Discord), at saturation, on the same seated labelers.
 
-`--profile` runs serve under cProfile during the PostgreSQL 1-process Slack scenario and prints CPU per click by
-stage (bench/click_profile.py groups the functions).
+`--profile` samples the serve process of the 1-process Slack scenarios over their saturation mode and prints CPU
+per click by stage (bench/click_profile.py).
 
     .venv/bin/python bench/load.py [--quick] [--labelers 200] [--seconds 20] [--scenarios a,b] [--profile]
 """
@@ -573,7 +573,7 @@ async def run_slack(name: str, url: str, options: Options) -> list[str]:
                     seated, load.click, options.seconds / 2, 0.0, "bare Bolt ack-only", bare=True)))
             finally:
                 await bare.stop()
-        profile = Path(home / "serve.prof") if options.profile and name == "slack-pg" else None
+        profile = home / "serve-profile.json" if options.profile and name in ("slack-sqlite", "slack-pg") else None
         serves = SlackServes("crowdrank", emulator, url, home, processes, profile)
         for number in range(processes):
             await serves.start(number)
@@ -609,8 +609,8 @@ async def run_slack(name: str, url: str, options: Options) -> list[str]:
     lines.append(f"  check: {len(load.told)} clicks told stored ({len(load.submits)} submits): lost {lost}, "
                  f"doubled {doubled}, items over their votes {over}")
     if profile is not None:
-        lines += ["", f"CPU per click by stage (cProfile of serve's event loop over the saturation mode, "
-                      f"{profiled} clicks, PostgreSQL):", *stage_table(profile, profiled)]
+        lines += [f"  CPU per click by stage (serve sampled over the saturation mode, {profiled} clicks):",
+                  *stage_table(profile, profiled)]
     return lines
 
 
@@ -692,13 +692,13 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=2.0, help="mean pause before a click at human pace")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"any of {', '.join(SCENARIOS)}")
     parser.add_argument("--quick", action="store_true", help="30 labelers, 6 s a mode")
-    parser.add_argument("--profile", action="store_true", help="CPU per click by stage (slack-pg's serve)")
+    parser.add_argument("--profile", action="store_true", help="CPU per click by stage (slack-sqlite, slack-pg)")
     args = parser.parse_args()
     chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(chosen) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenario {sorted(unknown)[0]!r}; choose from {', '.join(SCENARIOS)}")
-    if args.profile and "slack-pg" not in chosen:
+    if args.profile and not {"slack-sqlite", "slack-pg"} & set(chosen):
         chosen.append("slack-pg")
     options = Options(30 if args.quick else args.labelers, 6.0 if args.quick else args.seconds, args.think,
                       args.profile)
