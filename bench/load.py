@@ -444,6 +444,14 @@ class DiscordLoad:
         self.emulator, self.poller = emulator, poller
         self.told: set[str] = set()
         self.submits: set[int] = set()
+        self.token_of: dict[str, str] = {}  # delivery key → its interaction's token
+
+    def refused_late(self) -> set[str]:
+        """Clicks counted as told stored that were deferred and then answered with a follow-up (a private reply:
+        "something went wrong", "press again"): the labeler was told after all, so they are not counted as lost."""
+        followed = {call.path.rsplit("/", 1)[-1] for call in self.emulator.calls
+                    if call.method == "POST" and call.path.startswith("/webhooks/")}
+        return {key for key in self.told if self.token_of[key] in followed}
 
     async def click(self, who: DiscordLabeler, tally: Tally, *, bare: bool = False) -> None:
         ids = who.message.enabled_ids()
@@ -456,6 +464,7 @@ class DiscordLoad:
         versions = len(who.message.history)
         interaction = await self.emulator.click(who.user, who.message, custom_id)
         delivery = f"discord:{interaction.id}"
+        self.token_of[delivery] = interaction.token
         if self.poller and not bare:
             self.poller.expect(delivery, interaction.created)
         submit = custom_id.startswith("submit:")
@@ -679,9 +688,10 @@ async def run_discord(name: str, url: str, options: Options) -> list[str]:
             await bot.stop()
     finally:
         await emulator.stop()
-    lost, doubled, over = check(url, load.told, load.submits)
-    lines.append(f"  check: {len(load.told)} clicks told stored ({len(load.submits)} submits): lost {lost}, "
-                 f"doubled {doubled}, items over their votes {over}")
+    late = load.refused_late()
+    lost, doubled, over = check(url, load.told - late, load.submits)
+    lines.append(f"  check: {len(load.told - late)} clicks told stored ({len(load.submits)} submits; {len(late)} "
+                 f"more refused by a later follow-up): lost {lost}, doubled {doubled}, items over their votes {over}")
     return lines
 
 
