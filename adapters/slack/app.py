@@ -8,8 +8,10 @@ Slack's Retry-After, more than once, so a burst never loses a card update.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -38,9 +40,25 @@ class SlackBot:
     jobs: LongJobs
     deliveries: listeners.Deliveries
 
+    session: aiohttp.ClientSession | None = None
+
     async def close(self) -> None:
         await self.deliveries.finish()
         await self.jobs.close()
+        if self.session is not None:
+            await self.session.close()
+
+
+def shared_session(client: AsyncWebClient) -> aiohttp.ClientSession | None:
+    """One aiohttp session for every Web API call. Without it slack_sdk opens a session, and a connection (a TLS
+    handshake against slack.com), for each call, so every card update paid one (bench/load.py --profile); Bolt
+    hands this client's session to the client it makes per request. Needs a running loop (serve, tests)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    client.session = aiohttp.ClientSession()
+    return client.session
 
 
 def configure_client(client: AsyncWebClient, settings: Settings) -> AsyncWebClient:
@@ -75,6 +93,7 @@ def build_app(settings: Settings, database: Database, jobs: LongJobs | None = No
         process_before_response=True,
     )
     configure_client(app.client, settings)
+    session = shared_session(app.client)
     announcer = SlackAnnouncer(app.client)
     jobs = jobs or LongJobs(JobContext(database, settings.home))
     jobs.context.announcers[listeners.PLATFORM] = announcer
@@ -82,4 +101,4 @@ def build_app(settings: Settings, database: Database, jobs: LongJobs | None = No
                                 managers=Managers(user_ids=parse_managers(settings.slack_managers)), jobs=jobs,
                                 channel_of=listeners.channel_of)
     deliveries = listeners.register(app, conversation)
-    return app, SlackBot(conversation, announcer, jobs, deliveries)
+    return app, SlackBot(conversation, announcer, jobs, deliveries, session)

@@ -123,8 +123,9 @@ async def _serve(host: str, port: int, *, slack: bool, discord: bool) -> None:
     context = JobContext(database, settings.home)  # each adapter adds its announcer
     jobs = LongJobs(context)
     platforms: list[Platform] = []
+    closing: list[Serve] = []  # what a platform closes once in-flight work is done (its HTTP sessions)
     if slack:
-        platforms.append(_slack(settings, database, jobs, host, port))
+        platforms.append(_slack(settings, database, jobs, host, port, closing))
     if discord:
         from adapters.discord.render import draw
         from adapters.discord.serve import build_client, run_client
@@ -155,17 +156,21 @@ async def _serve(host: str, port: int, *, slack: bool, discord: bool) -> None:
         waiting.cancel()
         await scheduler.stop()
         await _finish_in_flight()
+        for close in closing:
+            await close()
         await jobs.close()
         await database.dispose()
     log.info("stopped")
 
 
-def _slack(settings: Settings, database: Database, jobs: LongJobs, host: str, port: int) -> Platform:
+def _slack(settings: Settings, database: Database, jobs: LongJobs, host: str, port: int,
+           closing: list[Serve]) -> Platform:
     from adapters.slack.app import build_app
     from adapters.slack.blocks import card_blocks
     from adapters.slack.server import SlackHttpServer, SlackSocketMode
 
     app, bot = build_app(settings, database, jobs)
+    closing.append(bot.close)
     server: SlackSocketMode | SlackHttpServer
     if settings.slack_app_token:
         server, where = SlackSocketMode(app, settings.slack_app_token), "slack (Socket Mode)"
