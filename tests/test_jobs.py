@@ -14,6 +14,7 @@ from bot.database import Database
 from bot.jobs import job_kinds, lease, runs, schedules
 from bot.jobs.context import JobContext
 from bot.jobs.runner import JobRunner
+from storage.migrate import head_revision
 from storage.models import Job, JobRun, utcnow
 from tests.job_helpers import Clock, RecordingAnnouncer, at, ranked_campaign, set_campaign
 from tests.reward_helpers import add_ranking, seed_campaign
@@ -208,7 +209,7 @@ async def test_the_health_line_says_which_process_runs_the_jobs(database: Databa
     await tick(other)
     line = await health_line(database, "slack (Socket Mode)", other)
     assert line.startswith(f"crowdrank serve: database {database.engine.dialect.name} ")
-    assert (f"(schema 0005; pool of {database.pool_size}); adapters: slack (Socket Mode); "
+    assert (f"(schema {head_revision()}; pool of {database.pool_size}); adapters: slack (Socket Mode); "
             "jobs (another process runs them): ") in line
     assert line.endswith("expire-leases next 2026-12-01 12:01Z, reminders next 2026-12-01 12:15Z")
     assert "jobs (this process runs them)" in await health_line(database, "slack", holder)

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.database import Database
 from bot.jobs import schedules
-from storage.migrate import upgrade
+from storage.migrate import head_revision, upgrade
 from storage.models import JobRun, utcnow
 from tests.job_helpers import ranked_campaign
 from tests.slack_emulator import SlackEmulator
@@ -53,7 +53,8 @@ async def test_serve_runs_a_due_retrain_announces_it_and_stops_cleanly_on_sigter
     try:
         assert process.stdout is not None
         health = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
-        assert health.startswith("crowdrank serve: database sqlite ") and "(schema 0005; pool of 1)" in health
+        assert health.startswith("crowdrank serve: database sqlite ")
+        assert f"(schema {head_revision()}; pool of 1)" in health
         assert f"adapters: slack (http://127.0.0.1:{port}/slack/events)" in health
         assert "jobs (this process runs them): " in health and "retrain:pairs-test next " in health
 

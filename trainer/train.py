@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -190,3 +191,15 @@ def resume(path: Path, model, optimizer, schedule, config: TrainConfig) -> tuple
     schedule.load_state_dict(state["schedule"])
     torch.set_rng_state(state["torch_rng"])
     return state["step"], state["epoch"], state["pairs_seen"]
+
+
+@contextmanager
+def fixed_torch_threads(count: int) -> Iterator[None]:
+    """Run torch on `count` threads (process-wide, so a training thread uses it too), then as before: the same
+    seed trains the same model only on the same thread count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
