@@ -239,6 +239,7 @@ async def test_a_write_slower_than_the_deadline_says_press_again_and_still_finis
     replies = await conversation.press_in_time(ana, f"rank:{card.card_id}:0", delivery="late", deadline=0.05,
                                                late=late)
     assert [r.intent for r in replies] == ["private"] and "press again" in texts(replies)
+    assert conversation.unconfirmed(replies)  # what tells an adapter not to answer the platform as if stored
     gate.set()
     while conversation._late:  # the late write is left to finish, not cancelled
         await asyncio.sleep(0.01)
@@ -248,6 +249,7 @@ async def test_a_write_slower_than_the_deadline_says_press_again_and_still_finis
         assert (await session.exec(select(func.count()).select_from(Delivery))).one() >= 1
     conversation.press = slow_press  # type: ignore[method-assign]
     (quick,) = await conversation.press_in_time(ana, f"rank:{card.card_id}:1", delivery="quick")
+    assert not conversation.unconfirmed([quick])
     assert isinstance(quick.view, CardView) and quick.view.order is not None and "A > B" in quick.view.order.plain()
 
 

@@ -119,7 +119,7 @@ async def test_a_write_too_slow_for_slack_says_press_again_inside_three_seconds(
         started = time.monotonic()
         status, _ = await rig.slack.click("U0QUIN", card, f"rank:{a_id}:1")
         answered = time.monotonic() - started
-        assert status == 200 and 1.9 <= answered < 3.0, answered
+        assert status == 503 and 1.9 <= answered < 3.0, answered  # not 200: nothing is stored yet
         busy = await rig.emulator.wait_for(lambda: [t for t in rig.emulator.ephemeral_to("U0QUIN") if "busy" in t])
         assert "press again" in busy[0] and not card.history
     # the late write was left to finish, not cancelled: once the lock goes, the click is stored

@@ -160,13 +160,14 @@ async def test_a_retried_delivery_has_one_effect(rig: Rig) -> None:
     a_id = card_id(card)
     payload = rig.slack.click_payload("U0GINA", card, f"rank:{a_id}:3")
     assert (await rig.slack.send_payload(payload))[0] == 200
-    assert (await rig.slack.send_payload(payload))[0] == 200  # the same delivery again
-    await rig.wait_update(card, 1)
-    await rig.slack.click("U0GINA", card, f"rank:{a_id}:0")
+    assert (await rig.slack.send_payload(payload))[0] == 200  # the same delivery again: it only redraws the card
     await rig.wait_update(card, 2)
+    assert order_line(card) == "D"
+    await rig.slack.click("U0GINA", card, f"rank:{a_id}:0")
+    await rig.wait_update(card, 3)
     assert order_line(card) == "D > A"
     assert len(rig.emulator.calls_to("views.publish")) == 1
-    assert len(card.history) == 2
+    assert len(card.history) == 3
 
 
 async def test_a_restart_between_two_clicks_loses_nothing(rig: Rig) -> None:

@@ -34,8 +34,9 @@ from bot.chat.views import (
 __all__ = ["Draft", "draw", "skip_modal"]
 
 ROWS, PER_ROW, OPTIONS = 5, 5, 25
-COLOURS = {"info": discord.Colour.blurple(), "refusal": discord.Colour.red(), "failure": discord.Colour.orange()}
-ICONS = {"info": "", "refusal": "⛔ ", "failure": "⚠️ "}
+COLOURS = {"info": discord.Colour.blurple(), "refusal": discord.Colour.red(), "failure": discord.Colour.orange(),
+           "unconfirmed": discord.Colour.gold()}
+ICONS = {"info": "", "refusal": "⛔ ", "failure": "⚠️ ", "unconfirmed": "⏳ "}
 
 
 @dataclass

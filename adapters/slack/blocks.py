@@ -50,7 +50,7 @@ MESSAGE_SECTIONS = 40  # a message holds 50 blocks; the rest of a step needs a f
 MODAL_BLOCK_LIMIT = 100
 REGION_SELECT = "region_pick"  # moving the select only moves it: Slack sends its state with the Confirm click
 SKIP_VIEW = "skip_view"
-KIND_ICONS = {"info": "", "refusal": ":no_entry: ", "failure": ":warning: "}
+KIND_ICONS = {"info": "", "refusal": ":no_entry: ", "failure": ":warning: ", "unconfirmed": ":hourglass: "}
 
 
 def plain(text: Text | str, limit: int = PLAIN_LIMIT) -> PlainTextObject:

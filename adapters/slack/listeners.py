@@ -2,10 +2,11 @@
 (`form`), `/crowdrank` (`command`), the App Home.
 
 Clicks and submits are answered only once they are stored: the listener runs `press_in_time` / `form_in_time`
-(the write, bounded by the conversation's 2 s deadline, or a "press again" reply when it is late), then `ack()`
-in a `finally`, then hands the replies to `Deliveries`, so card updates go out after the answer and never hold
-it up. A 200 therefore promises a stored change. Commands ack first and work after: their 200 promises nothing
-(they store nothing a labeler was told about until their reply arrives), and a command may take longer than 3 s.
+(the write, bounded by the conversation's 2 s deadline, or a "press again" reply when it is late), hands the
+replies to `Deliveries` (card updates go out after the answer and never hold it up), then acks — or, when the
+write was late, answers 503. A 200 therefore promises a stored change, even if the process dies next.
+Commands ack first and work after: their 200 promises nothing (they store nothing a labeler was told about until
+their reply arrives), and a command may take longer than 3 s.
 
 Why the app runs with `process_before_response=True` (slack_bolt 1.30 `AsyncioListenerRunner.run`): by default
 Bolt starts the listener as a task and polls `ack.response` every 10 ms for at most `ack_timeout` (3 s, counted
@@ -52,13 +53,11 @@ def channel_of(word: str) -> str | None:
 
 
 def delivery_key(body: dict[str, Any]) -> tuple[str, ...] | None:
-    """What identifies one delivery: the event id, or the user and timestamp of a click."""
+    """What identifies one event delivery. Clicks have none here: a click sent again goes through, so one that
+    was answered 503 (not stored in time) is answered 200 only once it is stored, and the database's delivery
+    key makes it change nothing twice."""
     if body.get("type") == "event_callback" and body.get("event_id"):
         return ("event", str(body["event_id"]))
-    if body.get("type") == "block_actions" and body.get("actions"):
-        action = body["actions"][0]
-        return ("action", str((body.get("user") or {}).get("id")), str(action.get("action_ts")),
-                str(action.get("action_id")))
     return None
 
 
@@ -121,9 +120,10 @@ def register(app: AsyncApp, conversation: Conversation) -> Deliveries:
             await deliver(client, conversation, person, origin, [conversation.failure(person)])
 
     async def answer(ack: AsyncAck, client: AsyncWebClient, person: Who, origin: Origin,
-                     write: Callable[[Late], Awaitable[list[Any]]]) -> None:
-        """Store, then answer Slack, then deliver the replies (those of a write that missed its deadline are
-        delivered when it lands)."""
+                     write: Callable[[Late], Awaitable[list[Any]]]) -> BoltResponse | None:
+        """Store, then answer Slack, then deliver the replies. A write that missed its deadline is answered 503,
+        never 200 (a 200 promises a stored click, even if this process dies next); the person reads "press
+        again", and the replies of the write are delivered if it lands."""
 
         async def late(replies: list[Any]) -> None:
             await send(client, person, origin, replies)
@@ -133,9 +133,11 @@ def register(app: AsyncApp, conversation: Conversation) -> Deliveries:
         except Exception:
             log.exception("a Slack interaction failed")
             replies = [conversation.failure(person)]
-        finally:
-            await ack()
         deliveries.start(send(client, person, origin, replies))
+        if conversation.unconfirmed(replies):
+            return BoltResponse(status=503, body="not stored in time; press again")
+        await ack()
+        return None
 
     async def later(client: AsyncWebClient, person: Who, origin: Origin,
                     work: Callable[[], Awaitable[list[Any]]]) -> None:
@@ -150,8 +152,8 @@ def register(app: AsyncApp, conversation: Conversation) -> Deliveries:
     @app.middleware
     async def ignore_repeats(body: dict[str, Any], request: AsyncBoltRequest,
                              next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
-        """Slack re-delivers what it thinks was lost (`x-slack-retry-num`); a delivery this process has seen is
-        acknowledged and ignored (card changes are also refused by the database after a restart)."""
+        """Slack re-delivers events it thinks were lost (`x-slack-retry-num`); an event this process has seen is
+        acknowledged and ignored."""
         key = delivery_key(body)
         if key is not None and not conversation.first_delivery(key):
             return BoltResponse(status=200, body="", headers={"x-slack-no-retry": "1"})
@@ -160,25 +162,26 @@ def register(app: AsyncApp, conversation: Conversation) -> Deliveries:
 
     @app.action(re.compile(".+"))
     async def press(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
-                    context: AsyncBoltContext) -> None:
+                    context: AsyncBoltContext) -> BoltResponse | None:
         if action.get("action_id") == REGION_SELECT:
             await ack()
-            return  # moving the select only moves it; Confirm sends its state
+            return None  # moving the select only moves it; Confirm sends its state
         person = who(client, context["team_id"], context["user_id"])
         container = body.get("container") or {}
         origin = Origin(container.get("channel_id"), container.get("message_ts"), context.respond,
                         body.get("trigger_id"))
         delivery = f"slack:{context['user_id']}:{action.get('action_ts')}:{action.get('action_id')}"
-        await answer(ack, client, person, origin,
-                     lambda late: conversation.press_in_time(person, pressed(body, action), delivery=delivery,
+        return await answer(ack, client, person, origin,
+                            lambda late: conversation.press_in_time(person, pressed(body, action), delivery=delivery,
                                                              late=late))
 
     @app.view(SKIP_VIEW)
-    async def skip(ack: AsyncAck, view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    async def skip(ack: AsyncAck, view: dict[str, Any], client: AsyncWebClient,
+                   context: AsyncBoltContext) -> BoltResponse | None:
         person = who(client, context["team_id"], context["user_id"])
         reason = ((view["state"]["values"].get("reason") or {}).get("reason") or {}).get("value") or ""
-        await answer(ack, client, person, Origin(),
-                     lambda late: conversation.form_in_time(person, skip_value(view), reason,
+        return await answer(ack, client, person, Origin(),
+                            lambda late: conversation.form_in_time(person, skip_value(view), reason,
                                                             delivery=f"slack:view:{view.get('id')}", late=late))
 
     @app.command("/crowdrank")

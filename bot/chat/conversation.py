@@ -161,8 +161,9 @@ class Conversation:
             return task.result()
         self._keep(self._finish_late(task, late))
         with use_locale(who.locale):
-            return [private(Notice(_("crowdrank is busy and could not confirm that in time; the card changes once it "
-                                     "is stored. If it has not changed in a moment, press again."), kind="refusal"))]
+            busy = _("crowdrank is busy and could not confirm that in time; the card changes once it is stored. "
+                     "If it has not changed in a moment, press again.")
+            return [private(Notice(busy, kind="unconfirmed"))]
 
     async def _finish_late(self, task: asyncio.Future[list[Reply]], late: Late | None) -> None:
         try:
@@ -236,6 +237,11 @@ class Conversation:
     def _slow_down(self) -> Reply:
         return private(Notice(_("You are clicking faster than crowdrank can keep up; that click was not counted. "
                                 "Wait a moment, then go on."), kind="refusal"))
+
+    @staticmethod
+    def unconfirmed(replies: Sequence[Reply]) -> bool:
+        """Whether these replies say the change was not stored in time (`press_in_time`'s "press again")."""
+        return any(isinstance(reply.view, Notice) and reply.view.kind == "unconfirmed" for reply in replies)
 
     def refusal(self, error: CrowdrankError) -> Reply:
         return private(Notice(error_text(error), kind="refusal"))

@@ -34,11 +34,12 @@ class Control:
 @dataclass(frozen=True)
 class Notice:
     """A short message: text and the controls under it (e.g. "Next card", "No more reminders"). `kind` lets a
-    platform mark a refusal or a failure (an icon, a colour)."""
+    platform mark a refusal or a failure (an icon, a colour); `unconfirmed` says a change was not stored in time,
+    so the platform must not be answered as if it were."""
 
     text: Text
     controls: tuple[Control, ...] = ()
-    kind: Literal["info", "refusal", "failure"] = "info"
+    kind: Literal["info", "refusal", "failure", "unconfirmed"] = "info"
 
 
 @dataclass(frozen=True)
