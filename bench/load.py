@@ -42,6 +42,7 @@ import itertools
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -219,6 +220,15 @@ async def remember(database: Database, labeler_id: int, card_id: int, ref: str) 
         await ranking_session.remember_message(session, card_id, labeler_id, ref)
 
 
+def already_placed(key: str, placed: set[tuple[int, int]]) -> bool:
+    """A Slack press with no delivery row of its own whose choice the card holds: the labeler pressed again on a
+    card that had not changed yet (its update was lost with a killed process), was shown the card redrawn with
+    the choice placed by the earlier press, and the "already placed" refusal that follows the redraw did not
+    get out. What the labeler saw is what is stored, so it is not lost."""
+    match = re.fullmatch(r"slack:[^:]+:[^:]+:rank:(\d+):(\d+)", key)
+    return match is not None and (int(match[1]), int(match[2])) in placed
+
+
 def check(url: str, told: set[str], submits: set[int]) -> tuple[int, int, int]:
     """(lost, doubled, over): clicks told stored that are missing, cards or rankings holding a choice twice or one
     assignment ranked twice, items with more rankings than their votes."""
@@ -227,8 +237,10 @@ def check(url: str, told: set[str], submits: set[int]) -> tuple[int, int, int]:
     with contextlib.closing(connection):
         keys = {row[0] for row in connection.execute("SELECT key FROM delivery").fetchall()}
         ranked = {row[0] for row in connection.execute("SELECT assignment_id FROM ranking").fetchall()}
-        lost = len(told - keys) + len(submits - ranked)
         cards = connection.execute("SELECT clicks FROM assignment").fetchall()
+        placed = {(card, index) for card, clicks in connection.execute("SELECT id, clicks FROM assignment")
+                  for index in (clicks if isinstance(clicks, list) else json.loads(clicks))}
+        lost = sum(not already_placed(key, placed) for key in told - keys) + len(submits - ranked)
         orders = connection.execute("SELECT best_first FROM ranking").fetchall()
         decoded = [value if isinstance(value, list) else json.loads(value) for (value,) in cards + orders]
         twice = connection.execute("SELECT COUNT(*) FROM (SELECT assignment_id FROM ranking GROUP BY assignment_id "
