@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import func, select
 
 from bot import campaigns, reminders
-from bot.chat.conversation import Conversation
+from bot.chat.conversation import MAX_LATE, Conversation
 from bot.chat.people import Details, Managers, Who
 from bot.chat.views import CardView, Limits, Notice, Reply, StepView
 from bot.database import Database
@@ -261,3 +261,36 @@ async def test_joining_a_campaign_that_is_missing_or_paused_stores_no_labeler(da
         await campaigns.change_status(session, "heat", "pause")
     assert "is paused" in texts(await conversation.command(person("UNEW"), [verb, "heat"]))
     assert await labeler_count(database) == 0
+
+
+async def test_a_delivery_sent_again_joins_its_running_write_and_a_backlog_is_refused_before_the_database(
+        database: Database) -> None:
+    conversation = await setup(database)
+    ana = person("UANA")
+    card = await onboard(conversation, ana)
+    real_press, gate, started = conversation.press, asyncio.Event(), []
+
+    async def held_press(*args: Any, **kwargs: Any) -> list[Reply]:
+        started.append(kwargs.get("delivery"))
+        await gate.wait()
+        return await real_press(*args, **kwargs)
+
+    conversation.press = held_press  # type: ignore[method-assign]
+    value = f"rank:{card.card_id}:0"
+    first = asyncio.ensure_future(conversation.press_in_time(ana, value, delivery="d", deadline=5))
+    await asyncio.sleep(0.05)
+    again = await conversation.press_in_time(ana, value, delivery="d", deadline=0.05)  # the same delivery, re-sent
+    assert conversation.unconfirmed(again) and started == ["d"]  # it waited for the write, started none
+    gate.set()
+    (stored,) = await first
+    assert isinstance(stored.view, CardView) and not conversation.unconfirmed([stored])
+
+    gate.clear()
+    for i in range(MAX_LATE):  # writes stuck past their deadline
+        assert conversation.unconfirmed(await conversation.press_in_time(ana, value, delivery=f"l{i}", deadline=0))
+    assert len(started) == 1 + MAX_LATE
+    shed = await conversation.press_in_time(ana, value, delivery="one-more", deadline=5)
+    assert conversation.unconfirmed(shed) and len(started) == 1 + MAX_LATE  # refused at once, nothing started
+    gate.set()
+    while conversation._late:
+        await asyncio.sleep(0.01)

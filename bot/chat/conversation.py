@@ -55,6 +55,7 @@ Late = Callable[[list[Reply]], Awaitable[None]]
 MAX_COMMAND_CHARS = 2000
 SEEN_LIMIT = 10_000
 WRITE_DEADLINE = 2.0  # seconds: the write must be stored before the platform's 3 s answer, with room to answer
+MAX_LATE = 64  # writes past their deadline in one process; beyond, new presses are refused before the database
 LABELER_COMMANDS = ("join", "rank", "forget", "help")
 MANAGER_COMMANDS = ("status", "invite", "pause", "resume", "retrain", "report", "guidelines")
 
@@ -100,6 +101,7 @@ class Conversation:
         self._locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
         self._seen: OrderedDict[Hashable, None] = OrderedDict()
         self._late: set[asyncio.Future[None]] = set()
+        self._writing: dict[str, asyncio.Future[list[Reply]]] = {}  # delivery → its write, while it runs
 
     # ---- entry points ------------------------------------------------------------------------------------------
     async def press(self, who: Who, value: str, *, delivery: str | None = None) -> list[Reply]:
@@ -143,23 +145,38 @@ class Conversation:
                             deadline: float = WRITE_DEADLINE, late: Late | None = None) -> list[Reply]:
         """`press`, bounded so the adapter can answer the platform only once the click is stored. `late`
         carries out the replies of a write that finished after the deadline (the card still updates)."""
-        return await self._in_time(who, self.press(who, value, delivery=delivery), deadline, late)
+        return await self._in_time(who, delivery, lambda: self.press(who, value, delivery=delivery), deadline, late)
 
     async def form_in_time(self, who: Who, value: str, reason: str, *, delivery: str | None = None,
                            deadline: float = WRITE_DEADLINE, late: Late | None = None) -> list[Reply]:
         """`form`, bounded the same way."""
-        return await self._in_time(who, self.form(who, value, reason, delivery=delivery), deadline, late)
+        return await self._in_time(who, delivery, lambda: self.form(who, value, reason, delivery=delivery),
+                                   deadline, late)
 
-    async def _in_time(self, who: Who, work: Coroutine[Any, Any, list[Reply]], deadline: float,
-                       late: Late | None) -> list[Reply]:
-        """The replies of `work` if it finishes within `deadline`; otherwise "press again". The late write is left
-        to finish rather than cancelled (a cancelled commit may or may not have happened), and its replies go to
-        `late` when it does; the card's state and the delivery id make a second press harmless either way."""
-        task = asyncio.ensure_future(work)
+    async def _in_time(self, who: Who, delivery: str | None, write: Callable[[], Coroutine[Any, Any, list[Reply]]],
+                       deadline: float, late: Late | None) -> list[Reply]:
+        """The replies of the write if it finishes within `deadline`; otherwise "press again". The late write is
+        left to finish rather than cancelled (a cancelled commit may or may not have happened), and its replies go
+        to `late` when it does. Load is shed, not queued: a delivery sent again while its write is running waits
+        for that write instead of starting another, and with MAX_LATE writes already past their deadline a new
+        press is answered "press again" at once, before any database work."""
+        task = self._writing.get(delivery) if delivery is not None else None
+        first = task is None
+        if task is None:
+            if len(self._late) >= MAX_LATE:
+                return self._press_again(who)
+            task = asyncio.ensure_future(write())
+            if delivery is not None:
+                self._writing[delivery] = task
+                task.add_done_callback(lambda _: self._writing.pop(delivery, None))
         done, _pending = await asyncio.wait({task}, timeout=deadline)
         if done:
             return task.result()
-        self._keep(self._finish_late(task, late))
+        if first:
+            self._keep(self._finish_late(task, late))
+        return self._press_again(who)
+
+    def _press_again(self, who: Who) -> list[Reply]:
         with use_locale(who.locale):
             busy = _("crowdrank is busy and could not confirm that in time; the card changes once it is stored. "
                      "If it has not changed in a moment, press again.")
