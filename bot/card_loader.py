@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -11,7 +13,39 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.cards import Card, Choice, letter, order_text
 from storage.models import Assignment, Campaign, Completion, Item, Prompt
 
-__all__ = ["load_card", "build_card", "card_texts", "aware", "card_state"]
+__all__ = ["load_card", "build_card", "card_texts", "aware", "card_state", "LeaseColumns", "CampaignColumns"]
+
+
+class LeaseColumns(Protocol):
+    """What a card is built from: an `Assignment` row, or the plain columns the click path reads."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime: ...
+    @property
+    def shown_order(self) -> Sequence[int]: ...
+    @property
+    def clicks(self) -> Sequence[int]: ...
+    @property
+    def ties(self) -> Sequence[bool]: ...
+    @property
+    def flags(self) -> dict[str, str]: ...
+    @property
+    def message_ref(self) -> str | None: ...
+
+
+class CampaignColumns(Protocol):
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def criterion(self) -> str: ...
+    @property
+    def guidelines_version(self) -> int: ...
 
 
 def aware(moment: datetime) -> datetime:
@@ -19,7 +53,7 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def card_state(assignment: Assignment, now: datetime) -> str:
+def card_state(assignment: LeaseColumns, now: datetime) -> str:
     """An open lease past its expiry is shown as expired even before `expire_leases` has run."""
     if assignment.state == "open" and aware(assignment.expires_at) <= now:
         return "expired"
@@ -56,7 +90,7 @@ async def load_card(session: AsyncSession, assignment: Assignment, campaign: Cam
     return build_card(assignment, campaign, prompt, texts, now)
 
 
-def build_card(assignment: Assignment, campaign: Campaign, prompt: str, texts: dict[int, str],
+def build_card(assignment: LeaseColumns, campaign: CampaignColumns, prompt: str, texts: dict[int, str],
                now: datetime) -> Card:
     placed = {index: position for position, index in enumerate(assignment.clicks)}
     flags = assignment.flags or {}

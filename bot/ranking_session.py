@@ -12,16 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import false, func, update
+from sqlalchemy import bindparam, false, func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.adaptive_votes import update_item
-from bot.card_loader import aware, card_state, load_card
+from bot.card_loader import aware, build_card, card_state, card_texts, load_card
 from bot.cards import Card
 from bot.errors import Duplicate, InputError, NotAllowed, NotFound, StateError
 from bot.i18n import N_
-from bot.labelers import insert_for, release_slots
+from bot.labelers import release_slots
 from bot.unit_of_work import transaction
 from storage.models import FLAGS, Assignment, Campaign, Delivery, Enrollment, Item, Labeler, Ranking, utcnow
 
@@ -54,6 +57,17 @@ class _Marks:
             raise InputError(N_("choice {choice} is not on this card"), field="index", choice=index + 1)
 
 
+def _check_open(owner: int, labeler_id: int, state: str, campaign: str, status: str) -> None:
+    """Who and when, before anything changes: the card must be the presser's, open, in a live campaign."""
+    if owner != labeler_id:
+        raise NotAllowed(N_("this card is not yours"))
+    if state != "open":
+        raise StateError(N_("this card is {state}; ask for the next one"), state=state)
+    if status != "live":
+        raise StateError(N_("campaign '{campaign}' is {status}; your clicks are kept for later"),
+                         campaign=campaign, status=status)
+
+
 async def _locked(session: AsyncSession, assignment_id: int, labeler_id: int,
                   now: datetime) -> tuple[Assignment, Campaign]:
     row = (await session.exec(select(Assignment, Campaign).join(Campaign, Campaign.id == Assignment.campaign_id)
@@ -61,15 +75,58 @@ async def _locked(session: AsyncSession, assignment_id: int, labeler_id: int,
     if row is None:
         raise NotFound(N_("there is no card {card}"), card=assignment_id)
     assignment, campaign = row
-    if assignment.labeler_id != labeler_id:
-        raise NotAllowed(N_("this card is not yours"))
-    state = card_state(assignment, now)
-    if state != "open":
-        raise StateError(N_("this card is {state}; ask for the next one"), state=state)
-    if campaign.status != "live":
-        raise StateError(N_("campaign '{campaign}' is {status}; your clicks are kept for later"),
-                         campaign=campaign.name, status=campaign.status)
+    _check_open(assignment.labeler_id, labeler_id, card_state(assignment, now), campaign.name, campaign.status)
     return assignment, campaign
+
+
+@dataclass
+class _Lease:
+    """The columns of a card that a click reads and writes: plain values, no ORM object to track and flush
+    (a click is the hottest write there is; the ORM's load and unit of work were most of its cost)."""
+
+    id: int
+    labeler_id: int
+    item_id: int
+    state: str
+    expires_at: datetime
+    shown_order: list[int]
+    clicks: list[int]
+    ties: list[bool]
+    flags: dict[str, str]
+    message_ref: str | None
+
+
+@dataclass
+class _CampaignPart:
+    id: int
+    name: str
+    criterion: str
+    guidelines_version: int
+    status: str
+
+
+_LEASE = (Assignment.id, Assignment.labeler_id, Assignment.item_id, Assignment.state, Assignment.expires_at,
+          Assignment.shown_order, Assignment.clicks, Assignment.ties, Assignment.flags, Assignment.message_ref)
+_CAMPAIGN = (Campaign.id, Campaign.name, Campaign.criterion, Campaign.guidelines_version, Campaign.status)
+# Statements built once with bound parameters: executing the same statement object skips SQLAlchemy's cache-key
+# walk and result adaptation, which a freshly built statement pays on every click.
+_LOCK_LEASE = (select(*_LEASE, *_CAMPAIGN).join(Campaign, Campaign.id == Assignment.campaign_id)
+               .where(Assignment.id == bindparam("card")).with_for_update(of=Assignment))
+_WRITE_MARKS = (update(Assignment).where(Assignment.id == bindparam("card"))
+                .values(clicks=bindparam("clicks"), ties=bindparam("ties"), flags=bindparam("flags")))
+_RECORD_DELIVERY = {dialect: insert(Delivery).values(key=bindparam("key"), created_at=bindparam("at"))
+                    .on_conflict_do_nothing(index_elements=["key"]).returning(Delivery.key)
+                    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+
+
+async def _locked_lease(connection: AsyncConnection, assignment_id: int, labeler_id: int,
+                        now: datetime) -> tuple[_Lease, _CampaignPart]:
+    row = (await connection.execute(_LOCK_LEASE, {"card": assignment_id})).first()
+    if row is None:
+        raise NotFound(N_("there is no card {card}"), card=assignment_id)
+    lease, campaign = _Lease(*row[:len(_LEASE)]), _CampaignPart(*row[len(_LEASE):])
+    _check_open(lease.labeler_id, labeler_id, card_state(lease, now), campaign.name, campaign.status)
+    return lease, campaign
 
 
 async def _once(session: AsyncSession, delivery: str | None) -> None:
@@ -77,9 +134,10 @@ async def _once(session: AsyncSession, delivery: str | None) -> None:
     (a re-sent click changes nothing, even after a restart; a refused change rolls the key back with it)."""
     if delivery is None:
         return
-    statement = insert_for(session)(Delivery).values(key=delivery[:200], created_at=utcnow())
+    connection = await session.connection()
     # RETURNING, not rowcount: psycopg's async cursor reports -1 for INSERT … ON CONFLICT DO NOTHING
-    inserted = await session.exec(statement.on_conflict_do_nothing(index_elements=["key"]).returning(Delivery.key))
+    inserted = await connection.execute(_RECORD_DELIVERY[connection.dialect.name],
+                                        {"key": delivery[:200], "at": utcnow()})
     if inserted.first() is None:
         raise Duplicate(N_("that click was already applied"))
 
@@ -89,12 +147,16 @@ async def _change(session: AsyncSession, assignment_id: int, labeler_id: int, no
     now = now or utcnow()
     async with transaction(session):
         await _once(session, delivery)
-        assignment, campaign = await _locked(session, assignment_id, labeler_id, now)
-        marks = _Marks(k=len(assignment.shown_order), shown_order=list(assignment.shown_order),
-                       clicks=list(assignment.clicks), ties=list(assignment.ties), flags=dict(assignment.flags))
+        connection = await session.connection()
+        lease, campaign = await _locked_lease(connection, assignment_id, labeler_id, now)
+        marks = _Marks(k=len(lease.shown_order), shown_order=list(lease.shown_order),
+                       clicks=list(lease.clicks), ties=list(lease.ties), flags=dict(lease.flags))
         mutate(marks)  # raises before anything is written
-        assignment.clicks, assignment.ties, assignment.flags = marks.clicks, marks.ties, marks.flags
-        return await load_card(session, assignment, campaign, now)
+        await connection.execute(_WRITE_MARKS, {"card": assignment_id, "clicks": marks.clicks, "ties": marks.ties,
+                                                "flags": marks.flags})
+        lease.clicks, lease.ties, lease.flags = marks.clicks, marks.ties, marks.flags
+        prompt, texts = await card_texts(session, lease.item_id)
+        return build_card(lease, campaign, prompt, texts, now)
 
 
 async def show_card(session: AsyncSession, assignment_id: int, labeler_id: int, *,
