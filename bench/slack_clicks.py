@@ -102,7 +102,7 @@ async def seat_labelers(database: Database, emulator: SlackEmulator, n: int) -> 
         assert card is not None
         channel, ts = "D" + user, f"{1800000000 + number}.000100"
         blocks, text = blocks_and_text(card_view(card, LIMITS))
-        emulator.messages[(channel, ts)] = Message(channel, ts, text, [b.to_dict() for b in blocks])
+        emulator.messages[(channel, ts)] = Message(channel, ts, text, list(blocks))
         seated.append((user, emulator.messages[(channel, ts)]))
     return seated
 

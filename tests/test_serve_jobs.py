@@ -120,7 +120,7 @@ async def test_a_click_acknowledged_before_sigterm_is_stored_and_its_card_update
         card = await assignment.next_card(session, labeler.id, CAMPAIGN)
     assert card is not None
     blocks, text = blocks_and_text(card_view(card, LIMITS))
-    message = Message("DU0ANNA", "1800000000.000100", text, [b.to_dict() for b in blocks])
+    message = Message("DU0ANNA", "1800000000.000100", text, list(blocks))
     emulator.messages[(message.channel, message.ts)] = message
     port = free_port()
     process = await start_serve(emulator, url, tmp_path, port)

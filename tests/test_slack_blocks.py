@@ -29,7 +29,7 @@ def test_escape_makes_mentions_and_links_literal() -> None:
 
 def test_prompts_and_completions_are_plain_text_shown_as_written() -> None:
     card = example_card(answers=("*bold* _x_ `code` ~s~ <!channel> <@U1> <https://a.org|x> :smile:", "b", "c", "d"))
-    blocks = [b.to_dict() for b in card_blocks(card_view(card, LIMITS))]
+    blocks = card_blocks(card_view(card, LIMITS))
     (body,) = [b for b in blocks if b.get("block_id") == "choice-0"]
     assert body["text"] == {"type": "plain_text", "text": card.choices[0].text, "emoji": False}
     mrkdwn_texts = [b["text"]["text"] for b in blocks if b.get("text", {}).get("type") == "mrkdwn"]
@@ -85,17 +85,17 @@ def nine_long_choices() -> Card:
 
 def test_the_largest_card_fits_slack_limits() -> None:
     card = nine_long_choices()
-    payload = {"blocks": [b.to_dict() for b in card_blocks(card_view(card, LIMITS))]}
+    payload = {"blocks": card_blocks(card_view(card, LIMITS))}
     assert violations(payload) == []
     placed = replace(card, order=tuple(range(9)), ties=(False,) * 9, can_submit=True,
                      order_text=order_text(range(9), [False] * 9))
-    assert violations({"blocks": [b.to_dict() for b in card_blocks(card_view(placed, LIMITS))]}) == []
+    assert violations({"blocks": card_blocks(card_view(placed, LIMITS))}) == []
 
 
 def test_card_controls_follow_the_state() -> None:
     def ids(card: Card) -> list[str]:
         return [e["action_id"] for b in card_blocks(card_view(card, LIMITS))
-                for e in (b.to_dict().get("elements") or []) if "action_id" in e]
+                for e in (b.get("elements") or []) if "action_id" in e]
 
     fresh = ids(example_card())
     assert "rank:42:0" in fresh and "submit:42" not in fresh and "undo:42" not in fresh
@@ -107,7 +107,7 @@ def test_card_controls_follow_the_state() -> None:
 
 def test_region_step_without_a_suggestion_preselects_nothing() -> None:
     state = replace(example_onboarding(region=True, guidelines=True), suggested_region="Antarctica")
-    payload = {"blocks": [b.to_dict() for b in step_blocks(step_view(state))]}
+    payload = {"blocks": step_blocks(step_view(state))}
     assert violations(payload) == []
     select, confirm = payload["blocks"][-1]["elements"]
     assert "initial_option" not in select and confirm["action_id"] == "region:3"  # Confirm asks for a choice

@@ -27,17 +27,17 @@ def examples() -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name, view in example_views(LIMITS).items():
         if isinstance(view, FullText):
-            out[name + ".json"] = full_text_modal(view).to_dict()
+            out[name + ".json"] = full_text_modal(view)
         elif isinstance(view, GuidelinesView):
-            out[name + ".json"] = guidelines_modal(view).to_dict()
+            out[name + ".json"] = guidelines_modal(view)
         elif isinstance(view, SkipForm):
-            out[name + ".json"] = skip_modal(view, json.dumps({"action": view.action})).to_dict()
+            out[name + ".json"] = skip_modal(view, json.dumps({"action": view.action}))
         elif isinstance(view, HomeView):
-            out[name + ".json"] = home_view(view).to_dict()
+            out[name + ".json"] = home_view(view)
         elif isinstance(view, StatusView):
-            out[name + ".json"] = {"blocks": [section(status_text(view)).to_dict()]}
+            out[name + ".json"] = {"blocks": [section(status_text(view))]}
         else:
-            out[name + ".json"] = {"blocks": [block.to_dict() for block in blocks_and_text(view)[0]]}
+            out[name + ".json"] = {"blocks": blocks_and_text(view)[0]}
     return out
 
 
