@@ -438,7 +438,7 @@ async def slack_labelers(database: Database, emulator: SlackEmulator, n: int) ->
         labeler_id, card = await seat(database, "slack", TEAM, user)
         channel, ts = "D" + user, f"{1600000000 + number}.000100"
         blocks, text = blocks_and_text(card_view(card, SLACK_LIMITS))
-        emulator.messages[(channel, ts)] = Message(channel, ts, text, [b.to_dict() for b in blocks])
+        emulator.messages[(channel, ts)] = Message(channel, ts, text, list(blocks))
         await remember(database, labeler_id, card.assignment_id, f"{channel}/{ts}")
         seated.append(SlackLabeler(user, emulator.messages[(channel, ts)]))
     return seated
