@@ -57,6 +57,10 @@ class Duplicate(StateError):
     pass
 
 
+class NotJoined(StateError):
+    """The labeler has not finished joining the campaign (consent, region or guidelines still to do)."""
+
+
 class Busy(CrowdrankError):
     pass
 

@@ -16,7 +16,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.campaigns import get_campaign
-from bot.errors import InputError, NotAllowed, NotFound, StateError
+from bot.errors import InputError, NotAllowed, NotFound, NotJoined, StateError
 from bot.i18n import N_
 from bot.plain_text import CHAT_ID, REGION, check_name, clean_display_name
 from bot.unit_of_work import transaction
@@ -213,7 +213,7 @@ def _check_ready(labeler: Labeler, campaign: Campaign, enrollment: Enrollment | 
     if not state.complete:
         missing = [name for name, needed in (("consent", state.needs_consent), ("region", state.needs_region),
                                              ("guidelines", state.needs_guidelines)) if needed]
-        raise StateError(N_("finish joining {campaign} first: {missing}"), campaign=campaign.name,
+        raise NotJoined(N_("finish joining {campaign} first: {missing}"), campaign=campaign.name,
                          missing=", ".join(missing))
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, false, func, update
+from sqlalchemy import bindparam, false, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -94,6 +94,8 @@ class _Lease:
     ties: list[bool]
     flags: dict[str, str]
     message_ref: str | None
+    first_shown_at: datetime | None
+    created_at: datetime
 
 
 @dataclass
@@ -103,11 +105,14 @@ class _CampaignPart:
     criterion: str
     guidelines_version: int
     status: str
+    votes_min: int | None
 
 
 _LEASE = (Assignment.id, Assignment.labeler_id, Assignment.item_id, Assignment.state, Assignment.expires_at,
-          Assignment.shown_order, Assignment.clicks, Assignment.ties, Assignment.flags, Assignment.message_ref)
-_CAMPAIGN = (Campaign.id, Campaign.name, Campaign.criterion, Campaign.guidelines_version, Campaign.status)
+          Assignment.shown_order, Assignment.clicks, Assignment.ties, Assignment.flags, Assignment.message_ref,
+          Assignment.first_shown_at, Assignment.created_at)
+_CAMPAIGN = (Campaign.id, Campaign.name, Campaign.criterion, Campaign.guidelines_version, Campaign.status,
+             Campaign.votes_min)
 # Statements built once with bound parameters: executing the same statement object skips SQLAlchemy's cache-key
 # walk and result adaptation, which a freshly built statement pays on every click.
 _LOCK_LEASE = (select(*_LEASE, *_CAMPAIGN).join(Campaign, Campaign.id == Assignment.campaign_id)
@@ -271,44 +276,42 @@ async def submit(session: AsyncSession, assignment_id: int, labeler_id: int, *,
     now = now or utcnow()
     async with transaction(session):
         await _once(session, delivery)
-        assignment, campaign = await _locked(session, assignment_id, labeler_id, now)
-        k = len(assignment.shown_order)
-        if len(assignment.clicks) != k:
+        connection = await session.connection()
+        lease, campaign = await _locked_lease(connection, assignment_id, labeler_id, now)
+        k = len(lease.shown_order)
+        if len(lease.clicks) != k:
             raise StateError(N_("place every choice before submitting ({placed} of {k} placed)"),
-                             placed=len(assignment.clicks), k=k)
-        region, is_gold, guidelines_version = (await session.exec(select(
-            select(Labeler.region).where(Labeler.id == labeler_id).scalar_subquery(),
-            select(Item.is_gold).where(Item.id == assignment.item_id).scalar_subquery(),
-            select(Enrollment.guidelines_version).where(Enrollment.labeler_id == labeler_id,
-                                                        Enrollment.campaign_id == campaign.id)
-            .limit(1).scalar_subquery()))).one()
-        started = aware(assignment.first_shown_at or assignment.created_at)
-        ranking = Ranking(
-            assignment_id=assignment.id, campaign_id=campaign.id, item_id=assignment.item_id,
-            labeler_id=labeler_id, region=region,
-            best_first=[assignment.shown_order[index] for index in assignment.clicks],
-            ties=list(assignment.ties), flags=dict(assignment.flags), shown_order=list(assignment.shown_order),
-            seconds=max(0.0, (now - started).total_seconds()), is_gold=is_gold,
-            guidelines_version=guidelines_version, created_at=now)
-        session.add(ranking)
-        assignment.state, assignment.closed_at = "submitted", now
-        submitted = (await session.exec(update(Item).where(
-            Item.id == assignment.item_id).values(submitted=Item.submitted + 1, leased=Item.leased - 1)
-            .returning(Item.submitted))).one()[0]
-        await session.flush()
+                             placed=len(lease.clicks), k=k)
+        region, is_gold, guidelines_version = (await connection.execute(_SUBMIT_FACTS, {
+            "labeler": labeler_id, "item": lease.item_id, "campaign": campaign.id})).one()
+        started = aware(lease.first_shown_at or lease.created_at)
+        ranking = {
+            "assignment_id": lease.id, "campaign_id": campaign.id, "item_id": lease.item_id,
+            "labeler_id": labeler_id, "region": region,
+            "best_first": [lease.shown_order[index] for index in lease.clicks], "ties": list(lease.ties),
+            "flags": dict(lease.flags), "shown_order": list(lease.shown_order),
+            "seconds": max(0.0, (now - started).total_seconds()), "is_gold": is_gold,
+            "guidelines_version": guidelines_version, "created_at": now}
+        ranking_id = (await connection.execute(_STORE_RANKING, {f"r_{column}": value
+                                                                for column, value in ranking.items()})).scalar_one()
+        await connection.execute(_CLOSE_LEASE, {"card": assignment_id, "now": now})
+        submitted = (await connection.execute(_COUNT_SUBMITTED, {"item": lease.item_id})).scalar_one()
         if campaign.votes_min is not None and not is_gold:
-            await update_item(session, campaign, assignment.item_id, submitted)
-        done, remaining = await _progress(session, campaign, labeler_id)
-        card = await load_card(session, assignment, campaign, now)
-        return Submitted(ranking_id=ranking.id or 0, done=done, remaining=remaining, card=card)
+            adaptive = await session.get(Campaign, campaign.id)
+            assert adaptive is not None
+            await update_item(session, adaptive, lease.item_id, submitted)
+        done, remaining = await _progress(connection, campaign.id, labeler_id)
+        lease.state = "submitted"
+        prompt, texts = await card_texts(session, lease.item_id)
+        return Submitted(ranking_id=ranking_id, done=done, remaining=remaining,
+                         card=build_card(lease, campaign, prompt, texts, now))
 
 
 async def progress(session: AsyncSession, assignment_id: int, labeler_id: int) -> tuple[int, int]:
     """(rankings done, items still open) for the labeler in the card's campaign: the thank-you line of a submitted
     card, however often it is drawn again."""
-    campaign = (await session.exec(select(Campaign).join(Assignment, Assignment.campaign_id == Campaign.id)
-                                   .where(Assignment.id == assignment_id))).one()
-    return await _progress(session, campaign, labeler_id)
+    campaign_id = (await session.exec(select(Assignment.campaign_id).where(Assignment.id == assignment_id))).one()
+    return await _progress(await session.connection(), campaign_id, labeler_id)
 
 
 async def remember_message(session: AsyncSession, assignment_id: int, labeler_id: int, message_ref: str) -> None:
@@ -318,14 +321,31 @@ async def remember_message(session: AsyncSession, assignment_id: int, labeler_id
             Assignment.id == assignment_id, Assignment.labeler_id == labeler_id).values(message_ref=message_ref[:200]))
 
 
-async def _progress(session: AsyncSession, campaign: Campaign, labeler_id: int) -> tuple[int, int]:
+async def _progress(connection: AsyncConnection, campaign_id: int, labeler_id: int) -> tuple[int, int]:
     """Rankings the labeler has in the campaign, and items still open to them (one statement)."""
-    done = select(func.count()).select_from(Ranking).where(
-        Ranking.campaign_id == campaign.id, Ranking.labeler_id == labeler_id).scalar_subquery()
-    open_items = select(func.count()).select_from(Item).where(
-        Item.campaign_id == campaign.id, Item.full == false(), Item.is_gold == false()).scalar_subquery()
-    touched = (select(func.count()).select_from(Assignment).join(Item, Item.id == Assignment.item_id).where(
-        Assignment.labeler_id == labeler_id, Assignment.campaign_id == campaign.id, Assignment.state != "expired",
-        Item.full == false(), Item.is_gold == false()).scalar_subquery())
-    counts = (await session.exec(select(done, open_items, touched))).one()
-    return int(counts[0]), int(counts[1]) - int(counts[2])
+    done, open_items, touched = (await connection.execute(_PROGRESS, {"campaign": campaign_id,
+                                                                      "labeler": labeler_id})).one()
+    return int(done), int(open_items) - int(touched)
+
+
+_SUBMIT_FACTS = select(
+    select(Labeler.region).where(Labeler.id == bindparam("labeler")).scalar_subquery(),
+    select(Item.is_gold).where(Item.id == bindparam("item")).scalar_subquery(),
+    select(Enrollment.guidelines_version).where(Enrollment.labeler_id == bindparam("labeler"),
+                                                Enrollment.campaign_id == bindparam("campaign"))
+    .limit(1).scalar_subquery())
+_STORE_RANKING = insert(Ranking).values({column: bindparam(f"r_{column}") for column in (
+    "assignment_id", "campaign_id", "item_id", "labeler_id", "region", "best_first", "ties", "flags", "shown_order",
+    "seconds", "is_gold", "guidelines_version", "created_at")}).returning(Ranking.id)
+_CLOSE_LEASE = (update(Assignment).where(Assignment.id == bindparam("card"))
+                .values(state="submitted", closed_at=bindparam("now")))
+_COUNT_SUBMITTED = (update(Item).where(Item.id == bindparam("item"))
+                    .values(submitted=Item.submitted + 1, leased=Item.leased - 1).returning(Item.submitted))
+_PROGRESS = select(
+    select(func.count()).select_from(Ranking).where(
+        Ranking.campaign_id == bindparam("campaign"), Ranking.labeler_id == bindparam("labeler")).scalar_subquery(),
+    select(func.count()).select_from(Item).where(
+        Item.campaign_id == bindparam("campaign"), Item.full == false(), Item.is_gold == false()).scalar_subquery(),
+    select(func.count()).select_from(Assignment).join(Item, Item.id == Assignment.item_id).where(
+        Assignment.labeler_id == bindparam("labeler"), Assignment.campaign_id == bindparam("campaign"),
+        Assignment.state != "expired", Item.full == false(), Item.is_gold == false()).scalar_subquery())

@@ -44,7 +44,7 @@ from bot.chat.views import (
     SkipForm,
 )
 from bot.database import Database
-from bot.errors import CrowdrankError, Duplicate, InputError, NotAllowed, NotFound, StateError
+from bot.errors import CrowdrankError, Duplicate, InputError, NotAllowed, NotFound, NotJoined, StateError
 from bot.plain_text import DELIVERY, check_name, check_text
 from bot.ranking_session import MAX_SKIP_REASON
 
@@ -404,12 +404,13 @@ class Conversation:
         whose message is being posted (`Dealer`) is waited for instead of posted twice."""
         async with self.dealer.lock(labeler, name):
             async with self.database.session() as session:
-                state = await labelers.onboarding(session, labeler, name)
-                if not state.complete:
-                    return [Reply("dm", step_view(state))]
-                card = await assignment.next_card(session, labeler, name)
-            if card is None:
-                return [Reply("dm", messages.nothing_left(state.campaign_id))]
+                try:  # next_card checks that the labeler has joined: the onboarding state is read only when not
+                    card = await assignment.next_card(session, labeler, name)
+                except NotJoined:
+                    return [Reply("dm", step_view(await labelers.onboarding(session, labeler, name)))]
+                if card is None:
+                    campaign = await campaigns.get_campaign(session, name)
+                    return [Reply("dm", messages.nothing_left(campaign.id or 0))]
             if card.message_ref is None and await self.dealer.wait_posted(card.assignment_id):
                 async with self.database.session() as session:
                     card = await ranking_session.show_card(session, card.assignment_id, labeler)
