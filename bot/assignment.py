@@ -23,7 +23,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, false, text, true, update
+from sqlalchemy import bindparam, exists, false, text, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -123,32 +123,39 @@ def _priority(campaign: Campaign, submitted: int, change_p: float, contested: bo
     return unsettled + (1.0 if contested else 0.0)
 
 
+def _window(after_start: bool, by_region: bool):
+    """One window of the pool, built once per shape with bound parameters (campaign, labeler, region, start,
+    size): a statement built afresh on every request paid SQLAlchemy's cache-key walk over its subqueries each
+    time. The region and expiry checks sit in an outer query over the limited window, so the planner runs them
+    once per candidate by index instead of hashing every assignment of the region (PostgreSQL does that
+    otherwise)."""
+    labeler_id = bindparam("labeler")
+    start = col(Item.shuffle_key) >= bindparam("start") if after_start else col(Item.shuffle_key) < bindparam("start")
+    inner = (select(Item.id, Item.shuffle_key, Item.submitted, Item.change_p, Item.contested, Item.waiting_region)
+             .where(Item.campaign_id == bindparam("campaign"), Item.full == false(), Item.is_gold == false(),
+                    _not_mine(labeler_id), start)
+             .order_by(col(Item.shuffle_key)).limit(bindparam("size")).subquery())
+    has_region = exists().where(Assignment.item_id == inner.c.id, Assignment.region == bindparam("region"),
+                                col(Assignment.state).in_(("open", "submitted")))
+    return select(inner.c.id, has_region if by_region else false(), _expired_mine(inner.c.id, labeler_id),
+                  inner.c.submitted, inner.c.change_p, inner.c.contested, inner.c.waiting_region
+                  ).order_by(inner.c.shuffle_key)
+
+
+_WINDOWS = {(after, by_region): _window(after, by_region) for after in (True, False) for by_region in (True, False)}
+
+
 async def _candidates(session: AsyncSession, campaign: Campaign, labeler: Labeler,
                       start: float) -> list[tuple[int, bool]]:
     """Up to WINDOW open items from a random key onwards (wrapping), the labeler's region lacking first (then, under
     adaptive votes, the least settled first); each with whether the labeler has an expired lease on it (that row
-    is re-opened instead of inserted).
-
-    The region and expiry checks sit in an outer query over the limited window, so the planner runs them once
-    per candidate by index instead of hashing every assignment of the region (PostgreSQL does that otherwise)."""
-    labeler_id = labeler.id or 0
-    pool = (select(Item.id, Item.shuffle_key, Item.submitted, Item.change_p, Item.contested, Item.waiting_region)
-            .where(Item.campaign_id == campaign.id, Item.full == false(), Item.is_gold == false(),
-                   _not_mine(labeler_id))
-            .order_by(col(Item.shuffle_key)))
-
-    async def window(condition, size: int) -> list:
-        inner = pool.where(condition).limit(size).subquery()
-        has_region = exists().where(Assignment.item_id == inner.c.id, Assignment.region == labeler.region,
-                                    col(Assignment.state).in_(("open", "submitted")))
-        region_column = has_region if _prefers_region(campaign, labeler) else false()
-        outer = select(inner.c.id, region_column, _expired_mine(inner.c.id, labeler_id), inner.c.submitted,
-                       inner.c.change_p, inner.c.contested, inner.c.waiting_region).order_by(inner.c.shuffle_key)
-        return list((await session.exec(outer)).all())
-
-    rows = await window(Item.shuffle_key >= start, WINDOW)
+    is re-opened instead of inserted)."""
+    connection = await session.connection()
+    by_region = _prefers_region(campaign, labeler)
+    values = {"campaign": campaign.id, "labeler": labeler.id or 0, "region": labeler.region, "start": start}
+    rows = list((await connection.execute(_WINDOWS[True, by_region], {**values, "size": WINDOW})).all())
     if len(rows) < WINDOW:
-        rows += await window(Item.shuffle_key < start, WINDOW - len(rows))
+        rows += (await connection.execute(_WINDOWS[False, by_region], {**values, "size": WINDOW - len(rows)})).all()
     if campaign.votes_min is None:
         rows.sort(key=lambda row: bool(row[1]))  # stable: random-walk order within each group
     else:
@@ -170,12 +177,15 @@ async def _lease_regular(session: AsyncSession, campaign: Campaign, labeler: Lab
     return None
 
 
+_TAKE_SLOT = (update(Item).where(Item.id == bindparam("item"), Item.full == false(),
+                                 Item.submitted + Item.leased < bindparam("votes"))
+              .values(leased=Item.leased + 1, full=(Item.submitted + Item.leased + 1) >= bindparam("votes")))
+
+
 async def _take_slot(session: AsyncSession, item_id: int, votes: int) -> bool:
     """The atomic lease: succeeds only while the item is short of `votes`; keeps `full` in sync."""
-    result = await session.exec(update(Item).where(
-        Item.id == item_id, Item.full == false(), Item.submitted + Item.leased < votes)
-        .values(leased=Item.leased + 1, full=(Item.submitted + Item.leased + 1) >= votes))
-    return result.rowcount == 1
+    connection = await session.connection()
+    return (await connection.execute(_TAKE_SLOT, {"item": item_id, "votes": votes})).rowcount == 1
 
 
 async def _lease_gold(session: AsyncSession, campaign: Campaign, labeler_id: int,

@@ -317,8 +317,9 @@ async def progress(session: AsyncSession, assignment_id: int, labeler_id: int) -
 async def remember_message(session: AsyncSession, assignment_id: int, labeler_id: int, message_ref: str) -> None:
     """Store where the card's message is (the adapter tells after posting it); later updates go there."""
     async with transaction(session):
-        await session.exec(update(Assignment).where(
-            Assignment.id == assignment_id, Assignment.labeler_id == labeler_id).values(message_ref=message_ref[:200]))
+        connection = await session.connection()
+        await connection.execute(_REMEMBER_MESSAGE, {"card": assignment_id, "labeler": labeler_id,
+                                                     "ref": message_ref[:200]})
 
 
 async def _progress(connection: AsyncConnection, campaign_id: int, labeler_id: int) -> tuple[int, int]:
@@ -328,6 +329,9 @@ async def _progress(connection: AsyncConnection, campaign_id: int, labeler_id: i
     return int(done), int(open_items) - int(touched)
 
 
+_REMEMBER_MESSAGE = (update(Assignment).where(Assignment.id == bindparam("card"),
+                                             Assignment.labeler_id == bindparam("labeler"))
+                     .values(message_ref=bindparam("ref")))
 _SUBMIT_FACTS = select(
     select(Labeler.region).where(Labeler.id == bindparam("labeler")).scalar_subquery(),
     select(Item.is_gold).where(Item.id == bindparam("item")).scalar_subquery(),
