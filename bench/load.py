@@ -19,7 +19,7 @@ presses the first completion still offered, Submit once all are placed, and move
 
 Measured per scenario and mode: interactions/s; the platform's answer (HTTP 200 / interaction response);
 click→stored (a poller thread reads the click's delivery key from the `delivery` table, written in the click's own
-transaction, every POLL seconds); click→updated card (the emulator saw chat.update / the edited message, or for
+transaction, every POLL seconds); click→updated card (the emulator saw the card replaced through the click's response_url or chat.update, or for
 Submit the next card). Told stored = answered and not refused ("slow down", "press again", "something went wrong").
 The check at the end: every click told stored is in the database (lost), no card holds a choice twice and no
 ranking is doubled (doubled), no item has more rankings than its votes (over). All three must be 0.
@@ -253,14 +253,17 @@ def check(url: str, told: set[str], submits: set[int]) -> tuple[int, int, int]:
 
 # ---- Slack ---------------------------------------------------------------------------------------------------------
 class LoadSlackEmulator(SlackEmulator):
-    """The test emulator, also keeping each response_url's posts under its key (which click they answer)."""
+    """The test emulator, also keeping each response_url's private replies (refusals, "press again") under its key
+    (which click they answer); a post that replaces the card is the card's update, not a reply."""
 
     def __init__(self) -> None:
         super().__init__()
         self.replies: dict[str, list[dict[str, Any]]] = {}
 
     async def _respond(self, request: web.Request) -> web.Response:
-        self.replies.setdefault(request.match_info["key"], []).append(await request.json())
+        body = await request.json()
+        if not body.get("replace_original"):
+            self.replies.setdefault(request.match_info["key"], []).append(body)
         return await super()._respond(request)
 
 

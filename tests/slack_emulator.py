@@ -16,6 +16,7 @@ import itertools
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from slack_sdk.signature import SignatureVerifier
 TEAM = "T0CROWD"
 BOT_USER = "U0BOT"
 JSON_FIELDS = ("blocks", "view", "attachments", "files", "metadata")
+RESPONSE_URL_USES = 5  # "up to 5 times within 30 minutes" (Slack: handling user interaction)
 
 
 @dataclass
@@ -60,6 +62,8 @@ class SlackEmulator:
         self.uploads: dict[str, bytes] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self._response_urls: dict[str, tuple[str, str, str | None]] = {}
+        self._uses: Counter[str] = Counter()  # posts to each response_url: Slack takes five
+        self._expired = False
         self._rate_limits: dict[str, list[int]] = {}
         self._ts = itertools.count(1)
         self._changed = asyncio.Event()
@@ -270,9 +274,18 @@ class SlackEmulator:
         self._record(Call("upload", {"file_id": file_id, "size": len(data)}))
         return web.Response(text="OK - " + str(len(data)))
 
+    def expire_response_urls(self) -> None:
+        """Every response_url answers 404 expired_url from now on (as Slack's do after 30 minutes)."""
+        self._expired = True
+
     async def _respond(self, request: web.Request) -> web.Response:
         key = request.match_info["key"]
         user, channel, ts = self._response_urls[key]
+        self._uses[key] += 1
+        if self._expired or self._uses[key] > RESPONSE_URL_USES:
+            error = "expired_url" if self._expired else "used_url"
+            self._record(Call("response_url", {}, status=404))
+            return web.Response(status=404, text=error)
         body = await request.json()
         self.responses.append({"user": user, "channel": channel, "body": body})
         if body.get("replace_original") and ts and (channel, ts) in self.messages:

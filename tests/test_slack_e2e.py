@@ -198,9 +198,34 @@ async def test_a_completion_cannot_ping_or_link_and_long_text_is_cut(rig: Rig) -
     assert whole.count("x") == 3500
 
 
+async def test_a_click_updates_its_card_through_its_response_url_not_chat_update(rig: Rig) -> None:
+    """chat.update is Tier 3 (about 50 a minute per workspace): a card must not spend it on every click."""
+    card = await rig.onboard("U0KIT")
+    a_id = card_id(card)
+    updates_before = len(rig.emulator.calls_to("chat.update"))
+    await rig.slack.click("U0KIT", card, f"rank:{a_id}:1")
+    await rig.wait_update(card, 1)
+    assert order_line(card) == "B"
+    assert len(rig.emulator.calls_to("chat.update")) == updates_before
+    replaced = rig.emulator.calls_to("response_url")[-1]
+    assert replaced.args["replace_original"] and replaced.args["blocks"] == card.blocks
+
+
+async def test_a_used_up_response_url_falls_back_to_chat_update(rig: Rig) -> None:
+    card = await rig.onboard("U0LEO")
+    a_id = card_id(card)
+    rig.emulator.expire_response_urls()
+    await rig.slack.click("U0LEO", card, f"rank:{a_id}:0")
+    await rig.wait_update(card, 1)
+    assert order_line(card) == "A"
+    assert [c.status for c in rig.emulator.calls_to("response_url")][-1] == 404
+    assert rig.emulator.calls_to("chat.update")[-1].status == 200
+
+
 async def test_a_rate_limited_update_is_retried_after_retry_after(rig: Rig) -> None:
     card = await rig.onboard("U0JACK")
     a_id = card_id(card)
+    rig.emulator.expire_response_urls()  # the click's response_url fails, so chat.update carries the update
     rig.emulator.rate_limit("chat.update", times=2, retry_after=1)
     started = time.monotonic()
     await rig.slack.click("U0JACK", card, f"rank:{a_id}:0")
