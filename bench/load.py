@@ -19,8 +19,9 @@ presses the first completion still offered, Submit once all are placed, and move
 
 Measured per scenario and mode: interactions/s; the platform's answer (HTTP 200 / interaction response);
 click→stored (a poller thread reads the click's delivery key from the `delivery` table, written in the click's own
-transaction, every POLL seconds); click→updated card (the emulator saw the card replaced through the click's response_url or chat.update, or for
-Submit the next card). Told stored = answered and not refused ("slow down", "press again", "something went wrong").
+transaction, every POLL seconds); click→updated card (the emulator saw the card replaced, through the click's
+response_url or chat.update, or for Submit the next card). Told stored = answered and not refused ("slow down",
+"press again", "something went wrong").
 The check at the end: every click told stored is in the database (lost), no card holds a choice twice and no
 ranking is doubled (doubled), no item has more rankings than its votes (over). All three must be 0.
 
