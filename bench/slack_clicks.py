@@ -52,7 +52,7 @@ from slack_bolt.async_app import AsyncApp
 from adapters.slack.app import configure_client
 from adapters.slack.server import SlackHttpServer
 from bot.settings import Settings
-import asyncio
+from bot import event_loop
 
 app = AsyncApp(token=sys.argv[1], signing_secret=sys.argv[2])
 configure_client(app.client, Settings(SLACK_API_URL=sys.argv[3]))
@@ -62,8 +62,8 @@ async def only_ack(ack):
     await ack()
 
 print("serving", flush=True)
-asyncio.run(SlackHttpServer(app, sys.argv[2], host="127.0.0.1", port=int(sys.argv[4]),
-                            log_level="warning").serve_forever())
+event_loop.run(SlackHttpServer(app, sys.argv[2], host="127.0.0.1", port=int(sys.argv[4]),
+                               log_level="warning").serve_forever())
 """
 
 

@@ -12,6 +12,7 @@ import os
 import discord
 
 from adapters.discord.endpoints import point_at
+from bot import event_loop
 
 
 class BareClient(discord.Client):
@@ -26,8 +27,8 @@ class BareClient(discord.Client):
 
 def main() -> None:
     point_at(os.environ.get("DISCORD_API_BASE"), os.environ.get("DISCORD_GATEWAY_URL"))
-    BareClient(intents=discord.Intents.none() | discord.Intents(guilds=True)).run(
-        os.environ["DISCORD_TOKEN"], log_handler=None)
+    client = BareClient(intents=discord.Intents.none() | discord.Intents(guilds=True))
+    event_loop.run(client.start(os.environ["DISCORD_TOKEN"]))  # the loop `crowdrank serve` runs on
 
 
 if __name__ == "__main__":

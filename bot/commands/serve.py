@@ -20,6 +20,7 @@ import typer
 from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
+from bot import event_loop
 from bot.database import Database, serving_database
 from bot.errors import InputError
 from bot.jobs.runner import JobRunner
@@ -63,7 +64,7 @@ def register(app: typer.Typer) -> None:
         if not (slack or discord):
             raise InputError("choose what to serve: --slack, --discord (or both), or --reward-model",
                              field="--slack")
-        asyncio.run(_serve(host, port or 3000, slack=slack, discord=discord))
+        event_loop.run(_serve(host, port or 3000, slack=slack, discord=discord))
 
 
 def command_line_announcers(settings: Settings) -> dict[str, Announcer]:
