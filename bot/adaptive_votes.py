@@ -41,7 +41,7 @@ def parse_votes(value: str) -> tuple[int | None, int]:
 def stop_reason(campaign: Campaign) -> str:
     """Why an item of this campaign stopped early, in words."""
     return (f"{STOP_RULES[campaign.stop_rule]} (P(one more ranking changes it) < {campaign.stop_threshold:g}), "
-            f"every region heard")
+            "every region heard")
 
 
 async def update_item(session: AsyncSession, campaign: Campaign, item_id: int, submitted: int) -> None:
