@@ -40,12 +40,13 @@ def parse_votes(value: str) -> tuple[int | None, int]:
 
 def stop_reason(campaign: Campaign) -> str:
     """Why an item of this campaign stopped early, in words."""
-    return f"{STOP_RULES[campaign.stop_rule]} (P(one more ranking changes it) < {campaign.stop_threshold:g})"
+    return (f"{STOP_RULES[campaign.stop_rule]} (P(one more ranking changes it) < {campaign.stop_threshold:g}), "
+            "every region heard")
 
 
 async def update_item(session: AsyncSession, campaign: Campaign, item_id: int, submitted: int) -> None:
     """Recompute an item's settledness from its rankings (inside the submit transaction); stop it when it has
-    its minimum, the stop rule holds and every region that ranked it has been heard. Fixed-votes campaigns never
+    its minimum, the stop rule holds and every region of the campaign has been heard. Fixed-votes campaigns never
     call this."""
     rows = (await session.exec(select(Ranking.best_first, Ranking.ties, Ranking.region)
                                .where(Ranking.item_id == item_id))).all()
@@ -53,7 +54,9 @@ async def update_item(session: AsyncSession, campaign: Campaign, item_id: int, s
                                          .where(Item.id == item_id).order_by(col(Completion.position)))).all()
     slot_of = {cid: slot for slot, cid in enumerate(completion_ids)}
     scores = np.array([points(best, ties, slot_of) for best, ties, _ in rows]).reshape(len(rows), len(slot_of))
-    state = settledness(scores, [region for _, _, region in rows], campaign.stop_rule, list(campaign.regions))
+    regions = list(campaign.regions)
+    share = -(-campaign.votes // max(len(regions), 1))  # a region's share of MAX, rounded up
+    state = settledness(scores, [region for _, _, region in rows], campaign.stop_rule, regions, share)
     settle = (submitted >= (campaign.votes_min or 0) and state.change_p < campaign.stop_threshold
               and state.waiting_region is None)
     values: dict[str, Any] = {"change_p": state.change_p, "contested": state.contested,

@@ -8,26 +8,33 @@ item's own rankings with weight n / (n + PRIOR), or a uniformly random order wit
 `order`); a tie counts as a change, so an item never settles on a coin flip. Region contest: two regions whose
 mean-position vectors anti-correlate.
 
-Regions heard: an item settles only when every region of the campaign has ranked it and each either agrees with
-the item's consensus (same top choice, or same order under `order`) or has ranked it REGION_HEARD times. Why: an
-item stopped on its first three rankings carries one ranking per region, and a region whose lone ranking disagrees
-(a noisy labeler, a spammer, or a real taste) would keep that one ranking as its whole estimate; one more from it
-is what per-region agreement needs, and items where every region already agrees still stop at the minimum.
+Regions heard: an item settles only when each region of the campaign has its own estimate of the item's order
+settled, because the report estimates each region's order from that region's rankings alone. A region is heard
+when it has ranked the item and either its sub-consensus (the Borda order of its own rankings) agrees with the
+consensus of the other regions (each counted once), or its own rankings agree with one another, or it has its
+share of MAX (MAX / regions, rounded up). "Agree" is Kendall tau >= AGREE_TAU over the whole order, whatever the
+stop rule: a region's estimate is a whole order. Why: a region resting on one ranking that the other regions
+contradict (a noisy labeler, a spammer, or a real taste), or on two rankings that contradict each other (a tie
+the report breaks at random), is an estimate one more ranking from that region would most improve; items whose
+regions already agree still stop at the minimum.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
+from bot.consensus.metrics import rowwise_tau_b
+
 STOP_RULES = {"top": "top choice settled", "order": "whole order settled"}
 PRIOR = 1.0  # pseudo-rankings of "any order at all" in the predictive draw
 MAX_ENUMERATED_K = 6  # 720 orders; above that a fixed sample of them stands for the uniform draw
 UNIFORM_SAMPLE = 720
-REGION_HEARD = 2  # rankings after which a region that disagrees with the item's consensus counts as heard
+AGREE_TAU = 0.5  # Kendall tau at which two orders agree (k = 4: at most one of the six pairs the other way)
 
 __all__ = ["STOP_RULES", "Settledness", "change_probability", "points", "region_not_heard", "settledness"]
 
@@ -91,7 +98,7 @@ def change_probability(rankings: np.ndarray, rule: str = "top") -> float:
     return float((n * own + PRIOR * uniform) / (n + PRIOR))
 
 
-def _contested(rankings: np.ndarray, regions: list[str | None]) -> bool:
+def _contested(rankings: np.ndarray, regions: Sequence[str | None]) -> bool:
     means = [rankings[[r == region for r in regions]].mean(axis=0) for region in sorted(set(regions) - {None})]
     for a, b in itertools.combinations(means, 2):
         if a.std() > 0 and b.std() > 0 and np.corrcoef(a, b)[0, 1] < 0:
@@ -99,27 +106,41 @@ def _contested(rankings: np.ndarray, regions: list[str | None]) -> bool:
     return False
 
 
-def _consensus(totals: np.ndarray, rule: str) -> tuple[int, ...]:
-    return (int(np.argmax(totals)),) if rule == "top" else tuple(np.argsort(-totals, kind="stable").tolist())
+def _tau(a: np.ndarray, b: np.ndarray) -> float:
+    """Kendall tau-b of two score vectors (NaN when either is all ties, which agrees with nothing); sums of means
+    that differ by rounding only count as tied."""
+    return float(rowwise_tau_b(a[None, :], b[None, :], tolerance=1e-9)[0])
 
 
-def region_not_heard(rankings: np.ndarray, regions: list[str | None], campaign_regions: list[str],
-                     rule: str = "top") -> str | None:
-    """The first campaign region that has not ranked the item, or whose rankings neither agree with its consensus
-    under `rule` nor number REGION_HEARD (rankings without a region count only in the consensus); None when every
-    region is heard. A campaign none of whose labelers come from some region never settles an item early: it
-    spends MAX votes, as fixed votes would."""
-    overall = _consensus(rankings.sum(axis=0), rule)
+def _agree(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(_tau(a, b) >= AGREE_TAU)
+
+
+def region_not_heard(rankings: np.ndarray, regions: Sequence[str | None], campaign_regions: Sequence[str],
+                     share: int) -> str | None:
+    """The first campaign region whose own estimate of the item's order is not settled yet: it has not ranked the
+    item, or it has fewer than `share` rankings and its Borda order neither agrees with the other regions' (each
+    region's mean counts once, so a region with more rankings does not outvote the rest; rankings without a region
+    count as one more region) nor do its own rankings agree with one another; None when every region is heard. A
+    campaign none of whose labelers come from some region never settles an item early: it spends MAX votes, as
+    fixed votes would."""
+    means = {group: rankings[[r == group for r in regions]].mean(axis=0) for group in sorted(set(regions), key=str)}
     for region in campaign_regions:
         own = rankings[[r == region for r in regions]]
-        if len(own) == 0 or (len(own) < REGION_HEARD and _consensus(own.sum(axis=0), rule) != overall):
+        if len(own) == 0:
             return region
+        others = [mean for group, mean in means.items() if group != region]
+        if len(own) >= share or (others and _agree(own.sum(axis=0), np.sum(others, axis=0))):
+            continue
+        if len(own) >= 2 and np.mean([_tau(a, b) for a, b in itertools.combinations(own, 2)]) >= AGREE_TAU:
+            continue
+        return region
     return None
 
 
-def settledness(rankings: np.ndarray, regions: list[str | None], rule: str = "top",
-                campaign_regions: list[str] | None = None) -> Settledness:
-    """The item's change probability under `rule`, whether its regions pull in opposite directions, and whether
-    a region it still waits to hear from."""
+def settledness(rankings: np.ndarray, regions: Sequence[str | None], rule: str = "top",
+                campaign_regions: Sequence[str] | None = None, share: int = 1) -> Settledness:
+    """The item's change probability under `rule`, whether its regions pull in opposite directions, and a region
+    it still waits to hear from (`share`: the rankings after which a region counts as heard regardless)."""
     return Settledness(change_probability(rankings, rule), _contested(rankings, regions),
-                       region_not_heard(rankings, regions, campaign_regions or [], rule))
+                       region_not_heard(rankings, regions, campaign_regions or (), share))

@@ -58,18 +58,22 @@ def test_regions_pulling_apart_are_contested() -> None:
     assert not settledness(rankings[:2], ["Africa", "Europe"]).contested
 
 
-def test_a_region_whose_lone_ranking_disagrees_is_not_heard_yet() -> None:
-    agree, swapped, three = [10, 11, 12, 13], [11, 10, 12, 13], ["Africa", "Asia", "Europe"]
-    assert region_not_heard(borda(agree, agree, agree), three, three) is None
-    assert region_not_heard(borda(agree, agree, swapped), three, three) == "Europe"
-    assert region_not_heard(borda(agree, agree, swapped, swapped), [*three, "Europe"], three) is None
-    assert region_not_heard(borda(agree, agree, agree), ["Africa", "Asia", None], three) == "Europe"  # never ranked
-    no_region = ["Africa", "Asia", None]  # a ranking without a region counts only in the consensus
-    assert region_not_heard(borda(agree, agree, swapped), no_region, three[:2]) is None
-    bottom_swapped = [10, 11, 13, 12]  # same top, other order
-    assert region_not_heard(borda(agree, agree, bottom_swapped), three, three, "top") is None
-    assert region_not_heard(borda(agree, agree, bottom_swapped), three, three, "order") == "Europe"
-    assert settledness(borda(agree, agree, swapped), three, "top", three).waiting_region == "Europe"
+def test_a_region_is_heard_once_its_own_order_is_settled() -> None:
+    agree, three = [10, 11, 12, 13], ["Africa", "Asia", "Europe"]
+    one_swap, two_swaps, reversed_ = [11, 10, 12, 13], [11, 10, 13, 12], [13, 12, 11, 10]
+    assert region_not_heard(borda(agree, agree, agree), three, three, 3) is None
+    assert region_not_heard(borda(agree, agree, one_swap), three, three, 3) is None  # one pair of six: agrees
+    assert region_not_heard(borda(agree, agree, two_swaps), three, three, 3) == "Europe"  # the others contradict it
+    europe_twice = [*three, "Europe"]
+    assert region_not_heard(borda(agree, agree, two_swaps, two_swaps), europe_twice, three, 3) is None  # a taste
+    assert region_not_heard(borda(agree, agree, reversed_, two_swaps), europe_twice, three, 3) == "Europe"
+    assert region_not_heard(borda(agree, agree, reversed_, two_swaps), europe_twice, three, 2) is None  # its share
+    assert region_not_heard(borda(agree, agree, agree), ["Africa", "Asia", None], three, 3) == "Europe"  # never ranked
+    no_region = ["Africa", "Asia", None]  # a ranking without a region counts only among the others
+    assert region_not_heard(borda(agree, agree, two_swaps), no_region, three[:2], 3) is None
+    assert region_not_heard(borda(agree, agree, reversed_), no_region, three[:2], 3) == "Africa"  # others cancel out
+    assert region_not_heard(borda(agree, reversed_), ["Africa", "Asia"], ["Africa", "Asia"], 3) == "Africa"
+    assert settledness(borda(agree, agree, two_swaps), three, "top", three, 3).waiting_region == "Europe"
 
 
 def test_parse_votes() -> None:
@@ -149,11 +153,11 @@ async def test_an_item_stops_only_once_a_disagreeing_region_has_been_heard_twice
     await make_campaign(database, items=6, k=4, votes=9, votes_min=3, regions=regions)
     labs = {await ready_labeler(database, user=f"u{i}", region=regions[i % 3]): regions[i % 3] for i in range(18)}
 
-    def europe_swaps_the_top_two(card, labeler: int) -> list[int]:  # type: ignore[no-untyped-def]
+    def europe_swaps_two_pairs(card, labeler: int) -> list[int]:  # type: ignore[no-untyped-def]
         order = by_completion_id(card)
-        return [order[1], order[0], *order[2:]] if labs[labeler] == "Europe" else order
+        return [order[1], order[0], order[3], order[2]] if labs[labeler] == "Europe" else order
 
-    await crowd_ranks(database, list(labs), europe_swaps_the_top_two)
+    await crowd_ranks(database, list(labs), europe_swaps_two_pairs)
     async with database.session() as session:
         europe = Counter(r.item_id for r in (await session.exec(select(Ranking))).all() if r.region == "Europe")
     items = await items_of(database)
