@@ -95,6 +95,8 @@ async def test_a_full_ranking_with_undo_then_submit_serves_the_next_card(rig: Ri
     following = await rig.wait_message("DU0BOB", r"rank:", after=card)
     assert following.ts != card.ts
     assert assignment
+    # the DM channel was asked for once (conversations.open is rate-limited too), not once per message
+    assert [c.args["users"] for c in rig.emulator.calls_to("conversations.open")].count("U0BOB") == 1
 
 
 async def test_skip_asks_a_reason_in_a_modal_and_flag_marks_a_completion(rig: Rig) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.mrkdwn import mrkdwn
-from adapters.slack.replies import post
+from adapters.slack.replies import dm_channel, post
 from bot.chat.announcer import LabelerAddress
 from bot.chat.views import Notice
 
@@ -27,5 +27,5 @@ class SlackAnnouncer:
         await self.client.files_upload_v2(channel=channel, file_uploads=uploads, initial_comment=mrkdwn(notice.text))
 
     async def direct(self, labeler: LabelerAddress, notice: Notice) -> None:
-        channel = (await self.client.conversations_open(users=labeler.user_id))["channel"]["id"]
+        channel = await dm_channel(self.client, labeler.workspace, labeler.user_id)
         await post(self.client, channel, notice)

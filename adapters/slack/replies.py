@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,7 +73,7 @@ async def deliver(client: AsyncWebClient, conversation: Conversation, who: Who, 
                         and await _replace_original(client, origin.respond.response_url, text, blocks)):
                     await client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
         elif reply.intent == "dm":
-            channel = (await client.conversations_open(users=who.user_id))["channel"]["id"]
+            channel = await dm_channel(client, who.workspace, who.user_id)
             ts = await post(client, channel, view)
             if isinstance(view, CardView):
                 await conversation.card_posted(who, view.card_id, f"{channel}/{ts}")
@@ -95,6 +96,22 @@ async def _replace_original(client: AsyncWebClient, response_url: str | None, te
     except (aiohttp.ClientError, TimeoutError) as error:
         log.info("response_url update failed (%s); updating with chat.update", type(error).__name__)
         return False
+
+
+_DM_CHANNELS: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+DM_CHANNELS_KEPT = 10_000
+
+
+async def dm_channel(client: AsyncWebClient, workspace: str, user_id: str) -> str:
+    """The direct-message channel with a user. Slack gives the same one every time, so it is asked once per
+    process, bot token and user: conversations.open is Tier 3 too, and every new card was one more call."""
+    key = (client.token or "", workspace, user_id)
+    channel = _DM_CHANNELS.get(key)
+    if channel is None:
+        channel = _DM_CHANNELS[key] = (await client.conversations_open(users=user_id))["channel"]["id"]
+        if len(_DM_CHANNELS) > DM_CHANNELS_KEPT:
+            _DM_CHANNELS.popitem(last=False)
+    return channel
 
 
 async def post(client: AsyncWebClient, channel: str, view: View) -> str:
