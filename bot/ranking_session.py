@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import bindparam, false, func, insert, update
+from sqlalchemy import Select, bindparam, false, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -68,17 +70,6 @@ def _check_open(owner: int, labeler_id: int, state: str, campaign: str, status: 
                          campaign=campaign, status=status)
 
 
-async def _locked(session: AsyncSession, assignment_id: int, labeler_id: int,
-                  now: datetime) -> tuple[Assignment, Campaign]:
-    row = (await session.exec(select(Assignment, Campaign).join(Campaign, Campaign.id == Assignment.campaign_id)
-                              .where(Assignment.id == assignment_id).with_for_update(of=Assignment))).first()
-    if row is None:
-        raise NotFound(N_("there is no card {card}"), card=assignment_id)
-    assignment, campaign = row
-    _check_open(assignment.labeler_id, labeler_id, card_state(assignment, now), campaign.name, campaign.status)
-    return assignment, campaign
-
-
 @dataclass
 class _Lease:
     """The columns of a card that a click reads and writes: plain values, no ORM object to track and flush
@@ -115,45 +106,64 @@ _CAMPAIGN = (Campaign.id, Campaign.name, Campaign.criterion, Campaign.guidelines
              Campaign.votes_min)
 # Statements built once with bound parameters: executing the same statement object skips SQLAlchemy's cache-key
 # walk and result adaptation, which a freshly built statement pays on every click.
-_LOCK_LEASE = (select(*_LEASE, *_CAMPAIGN).join(Campaign, Campaign.id == Assignment.campaign_id)
-               .where(Assignment.id == bindparam("card")).with_for_update(of=Assignment))
 _WRITE_MARKS = (update(Assignment).where(Assignment.id == bindparam("card"))
                 .values(clicks=bindparam("clicks"), ties=bindparam("ties"), flags=bindparam("flags")))
 _RECORD_DELIVERY = {dialect: insert(Delivery).values(key=bindparam("key"), created_at=bindparam("at"))
                     .on_conflict_do_nothing(index_elements=["key"]).returning(Delivery.key)
                     for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+# what a submit stores beside the marks: the labeler's region, whether the item is gold, the guidelines version
+_FACTS = (select(Labeler.region).where(Labeler.id == bindparam("labeler")).scalar_subquery(),
+          select(Item.is_gold).where(Item.id == Assignment.item_id).scalar_subquery(),
+          select(Enrollment.guidelines_version).where(Enrollment.labeler_id == bindparam("labeler"),
+                                                      Enrollment.campaign_id == Campaign.id)
+          .limit(1).scalar_subquery())
 
 
-async def _locked_lease(connection: AsyncConnection, assignment_id: int, labeler_id: int,
-                        now: datetime) -> tuple[_Lease, _CampaignPart]:
-    row = (await connection.execute(_LOCK_LEASE, {"card": assignment_id})).first()
+@cache
+def _lock_statement(record_delivery: bool, facts: bool) -> Select[Any]:
+    """The card's row locked with its campaign's columns; with `facts` (a submit) the three facts it stores; with
+    `record_delivery` (PostgreSQL) the delivery key inserted by the same statement, a data-modifying WITH, so a
+    click is one round trip fewer (its last column counts the rows inserted: 0 is a delivery already applied)."""
+    columns: list[Any] = [*_LEASE, *_CAMPAIGN, *(_FACTS if facts else ())]
+    if record_delivery:
+        fresh = _RECORD_DELIVERY["postgresql"].cte("fresh")
+        columns.append(select(func.count()).select_from(fresh).scalar_subquery())
+    return (select(*columns).join(Campaign, Campaign.id == Assignment.campaign_id)
+            .where(Assignment.id == bindparam("card")).with_for_update(of=Assignment))
+
+
+async def _locked_lease(connection: AsyncConnection, assignment_id: int, labeler_id: int, now: datetime,
+                        delivery: str | None, *, facts: bool = False) -> tuple[_Lease, _CampaignPart, tuple[Any, ...]]:
+    """Inside the change's transaction: record the platform's delivery key (a re-sent click changes nothing, even
+    after a restart; a refused change rolls the key back with it), then lock the card and check who and when.
+    Returns the card's columns, its campaign's, and the submit's facts when asked."""
+    values: dict[str, Any] = {"card": assignment_id, "labeler": labeler_id}
+    in_statement = delivery is not None and connection.dialect.name == "postgresql"
+    if in_statement:
+        values |= {"key": delivery[:200], "at": utcnow()}
+    elif delivery is not None:
+        # RETURNING, not rowcount: psycopg's async cursor reports -1 for INSERT … ON CONFLICT DO NOTHING
+        inserted = await connection.execute(_RECORD_DELIVERY[connection.dialect.name], {"key": delivery[:200],
+                                                                                         "at": utcnow()})
+        if inserted.first() is None:
+            raise Duplicate(N_("that click was already applied"))
+    row = (await connection.execute(_lock_statement(in_statement, facts), values)).first()
     if row is None:
         raise NotFound(N_("there is no card {card}"), card=assignment_id)
-    lease, campaign = _Lease(*row[:len(_LEASE)]), _CampaignPart(*row[len(_LEASE):])
-    _check_open(lease.labeler_id, labeler_id, card_state(lease, now), campaign.name, campaign.status)
-    return lease, campaign
-
-
-async def _once(session: AsyncSession, delivery: str | None) -> None:
-    """Inside the change's transaction: record the platform's delivery key, or refuse a delivery already applied
-    (a re-sent click changes nothing, even after a restart; a refused change rolls the key back with it)."""
-    if delivery is None:
-        return
-    connection = await session.connection()
-    # RETURNING, not rowcount: psycopg's async cursor reports -1 for INSERT … ON CONFLICT DO NOTHING
-    inserted = await connection.execute(_RECORD_DELIVERY[connection.dialect.name],
-                                        {"key": delivery[:200], "at": utcnow()})
-    if inserted.first() is None:
+    if in_statement and row[-1] == 0:
         raise Duplicate(N_("that click was already applied"))
+    lease = _Lease(*row[:len(_LEASE)])
+    campaign = _CampaignPart(*row[len(_LEASE):len(_LEASE) + len(_CAMPAIGN)])
+    _check_open(lease.labeler_id, labeler_id, card_state(lease, now), campaign.name, campaign.status)
+    return lease, campaign, tuple(row[len(_LEASE) + len(_CAMPAIGN):len(row) - in_statement])
 
 
 async def _change(session: AsyncSession, assignment_id: int, labeler_id: int, now: datetime | None,
                   mutate: Callable[[_Marks], None], delivery: str | None) -> Card:
     now = now or utcnow()
     async with transaction(session):
-        await _once(session, delivery)
         connection = await session.connection()
-        lease, campaign = await _locked_lease(connection, assignment_id, labeler_id, now)
+        lease, campaign, _ = await _locked_lease(connection, assignment_id, labeler_id, now, delivery)
         marks = _Marks(k=len(lease.shown_order), shown_order=list(lease.shown_order),
                        clicks=list(lease.clicks), ties=list(lease.ties), flags=dict(lease.flags))
         mutate(marks)  # raises before anything is written
@@ -261,13 +271,14 @@ async def skip(session: AsyncSession, assignment_id: int, labeler_id: int, reaso
     """Give the card back: its slot returns to the pool and the item is never served to this labeler again."""
     now = now or utcnow()
     async with transaction(session):
-        await _once(session, delivery)
-        assignment, campaign = await _locked(session, assignment_id, labeler_id, now)
-        assignment.state, assignment.closed_at = "skipped", now
-        assignment.skip_reason = reason.strip()[:MAX_SKIP_REASON] or None
-        await session.flush()
-        await release_slots(session, [assignment.item_id])
-        return await load_card(session, assignment, campaign, now)
+        connection = await session.connection()
+        lease, campaign, _ = await _locked_lease(connection, assignment_id, labeler_id, now, delivery)
+        await connection.execute(_SKIP_LEASE, {"card": assignment_id, "now": now,
+                                               "reason": reason.strip()[:MAX_SKIP_REASON] or None})
+        await release_slots(session, [lease.item_id])
+        lease.state = "skipped"
+        prompt, texts = await card_texts(session, lease.item_id)
+        return build_card(lease, campaign, prompt, texts, now)
 
 
 async def submit(session: AsyncSession, assignment_id: int, labeler_id: int, *,
@@ -275,15 +286,14 @@ async def submit(session: AsyncSession, assignment_id: int, labeler_id: int, *,
     """Store the ranking (once per assignment) and move the lease to `submitted` in the same transaction."""
     now = now or utcnow()
     async with transaction(session):
-        await _once(session, delivery)
         connection = await session.connection()
-        lease, campaign = await _locked_lease(connection, assignment_id, labeler_id, now)
+        lease, campaign, facts = await _locked_lease(connection, assignment_id, labeler_id, now, delivery,
+                                                     facts=True)
         k = len(lease.shown_order)
         if len(lease.clicks) != k:
             raise StateError(N_("place every choice before submitting ({placed} of {k} placed)"),
                              placed=len(lease.clicks), k=k)
-        region, is_gold, guidelines_version = (await connection.execute(_SUBMIT_FACTS, {
-            "labeler": labeler_id, "item": lease.item_id, "campaign": campaign.id})).one()
+        region, is_gold, guidelines_version = facts
         started = aware(lease.first_shown_at or lease.created_at)
         ranking = {
             "assignment_id": lease.id, "campaign_id": campaign.id, "item_id": lease.item_id,
@@ -332,17 +342,13 @@ async def _progress(connection: AsyncConnection, campaign_id: int, labeler_id: i
 _REMEMBER_MESSAGE = (update(Assignment).where(Assignment.id == bindparam("card"),
                                              Assignment.labeler_id == bindparam("labeler"))
                      .values(message_ref=bindparam("ref")))
-_SUBMIT_FACTS = select(
-    select(Labeler.region).where(Labeler.id == bindparam("labeler")).scalar_subquery(),
-    select(Item.is_gold).where(Item.id == bindparam("item")).scalar_subquery(),
-    select(Enrollment.guidelines_version).where(Enrollment.labeler_id == bindparam("labeler"),
-                                                Enrollment.campaign_id == bindparam("campaign"))
-    .limit(1).scalar_subquery())
 _STORE_RANKING = insert(Ranking).values({column: bindparam(f"r_{column}") for column in (
     "assignment_id", "campaign_id", "item_id", "labeler_id", "region", "best_first", "ties", "flags", "shown_order",
     "seconds", "is_gold", "guidelines_version", "created_at")}).returning(Ranking.id)
 _CLOSE_LEASE = (update(Assignment).where(Assignment.id == bindparam("card"))
                 .values(state="submitted", closed_at=bindparam("now")))
+_SKIP_LEASE = (update(Assignment).where(Assignment.id == bindparam("card"))
+               .values(state="skipped", closed_at=bindparam("now"), skip_reason=bindparam("reason")))
 _COUNT_SUBMITTED = (update(Item).where(Item.id == bindparam("item"))
                     .values(submitted=Item.submitted + 1, leased=Item.leased - 1).returning(Item.submitted))
 _PROGRESS = select(
