@@ -52,6 +52,21 @@ def load_reward_model(path: str | Path, device: str | None = None):
     return model, tokenizer
 
 
+def identity_pooler(model) -> None:
+    """Start a BERT-style pooler (dense + tanh on [CLS]) as the identity. A sentence-embedding backbone such as
+    all-MiniLM-L6-v2 was trained with mean pooling and ships this layer untrained (near-zero random weights), so
+    the reward head would first read a random projection; the layer and the saved model stay standard."""
+    import torch
+
+    pooler = getattr(model.base_model, "pooler", None)
+    dense = getattr(pooler, "dense", None)
+    if not isinstance(dense, torch.nn.Linear) or dense.in_features != dense.out_features:
+        raise ModelError(f"{type(model).__name__} has no square pooler layer to start as the identity")
+    with torch.no_grad():
+        dense.weight.copy_(torch.eye(dense.in_features))
+        dense.bias.zero_()
+
+
 def pick_device(device: str | None = None) -> str:
     import torch
 
