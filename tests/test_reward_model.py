@@ -264,3 +264,15 @@ def test_identity_pooler_passes_cls_through_tanh_and_saves_as_a_standard_model(b
 
     with pytest.raises(ModelError, match="no square pooler"):
         identity_pooler(GPT2ForSequenceClassification(GPT2Config(n_embd=8, n_layer=1, n_head=2, num_labels=1)))
+
+
+def test_a_seed_draws_the_same_fresh_reward_head(backbone: Path, tmp_path: Path) -> None:
+    model, tokenizer = load_reward_model(backbone)
+    model.bert.save_pretrained(tmp_path / "headless")  # a backbone without a reward head, like MiniLM's
+    tokenizer.save_pretrained(tmp_path / "headless")
+    first, _ = load_reward_model(tmp_path / "headless", seed=7)
+    torch.rand(5)  # whatever ran before in the process
+    second, _ = load_reward_model(tmp_path / "headless", seed=7)
+    other, _ = load_reward_model(tmp_path / "headless", seed=8)
+    assert torch.equal(first.classifier.weight, second.classifier.weight)
+    assert not torch.equal(first.classifier.weight, other.classifier.weight)

@@ -29,11 +29,16 @@ def resolve_backbone(backbone: str | Path) -> Path:
     return path
 
 
-def load_reward_model(path: str | Path, device: str | None = None):
+def load_reward_model(path: str | Path, device: str | None = None, seed: int | None = None):
     """(model, tokenizer) from a local folder with one reward output; a missing pad token (causal LMs) is set
-    to the EOS token so batches can be padded."""
+    to the EOS token so batches can be padded. With `seed`, a fresh reward head is drawn from it: unseeded, the
+    head differed from process to process and the same demo run trained a different model each time."""
+    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
+
+    if seed is not None:
+        torch.manual_seed(seed)
 
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # "classifier newly initialized" is expected for a fresh reward head

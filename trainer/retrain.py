@@ -64,7 +64,7 @@ def train_reward_model(url: str, home: Path | str, *, campaign: str | None = Non
     train_groups, val_groups = split_by_prompt(groups, config.validation_fraction, config.seed)
     ranks = launched_ranks(device)
     device = ranks.device
-    model, tokenizer = load_reward_model(backbone_path, device)
+    model, tokenizer = load_reward_model(backbone_path, device, seed=config.seed)
     if config.identity_pooler:
         identity_pooler(model)
     run_key = hashlib.sha256(f"{data['sha256']} {sorted(asdict(config).items())}".encode()).hexdigest()[:16]
