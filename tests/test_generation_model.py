@@ -170,3 +170,6 @@ def test_the_default_demo_imports_the_bundled_completions_and_loads_no_model(
                  "ORDER BY p.id, c.position")
     assert stored == [(row["prompt_id"], text) for row in bundled for text in row["completions"]]
     assert sql("SELECT count(*) FROM ranking") == [(48,)]
+    card = json.loads((home / "reward_models" / "rm-0001" / "metrics.json").read_text())
+    assert card["settings"]["identity_pooler"] is True and card["settings"]["foreign_negatives"] == 2
+    assert card["metrics"]["pairs_seen"] == 3 * (6 + 4 * 2)  # three training prompts, each with two foreign answers

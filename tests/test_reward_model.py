@@ -1,5 +1,6 @@
 """The reward model: grouped loss equals the naive per-pair sum, training learns a synthetic preference,
-determinism, split by prompt, checkpoints, scoring and accuracy, the CLI (exit 2 on bad pair files)."""
+determinism, split by prompt, checkpoints, scoring and accuracy, the CLI (exit 2 on bad pair files), and the
+demo's two training aids (answers to other prompts as negatives, an identity pooler)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import torch
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.errors import StateError
+from bot.errors import InputError, ModelError, StateError
 from tests.reward_helpers import add_ranking, seed_campaign, synthetic_file, synthetic_pairs, tiny_backbone
-from trainer.backbone import load_reward_model
-from trainer.model import build_groups, collate, grouped_loss, naive_pair_losses
+from trainer.backbone import identity_pooler, load_reward_model
+from trainer.model import build_groups, collate, grouped_loss, naive_pair_losses, with_foreign_negatives
 from trainer.pair_files import Pair
 from trainer.score import RewardModel
 from trainer.train import TrainConfig, split_by_prompt, train
@@ -227,3 +228,51 @@ def test_disable_dropout_turns_every_dropout_off(backbone: Path) -> None:
     config = TrainConfig(backbone=str(backbone), disable_dropout=True, **{**FAST, "epochs": 1})
     train(model, tokenizer, groups[:6], groups[6:], config, progress=False)
     assert all(m.p == 0 for m in model.modules() if isinstance(m, torch.nn.Dropout))
+
+
+def test_foreign_negatives_rank_answers_to_other_prompts_below_every_own_answer() -> None:
+    groups, _ = build_groups(synthetic_pairs(10, k=4, seed=3))
+    before = [(g.prompt, list(g.completions), list(g.pairs)) for g in groups]
+    widened = with_foreign_negatives(groups, 2, seed=0)
+    assert [(g.prompt, g.completions, g.pairs) for g in groups] == before  # the inputs are left alone
+    assert with_foreign_negatives(groups, 2, seed=0) == widened and with_foreign_negatives(groups, 0, 0) == groups
+    for group, original in zip(widened, groups, strict=True):
+        own, foreign = group.completions[:4], group.completions[4:]
+        assert own == original.completions and len(foreign) == 2
+        others = {c for g in groups if g.prompt != group.prompt for c in g.completions}
+        assert set(foreign) <= others
+        assert group.pairs == original.pairs + [(mine, theirs, 0.0) for theirs in (4, 5) for mine in range(4)]
+    with pytest.raises(InputError):
+        TrainConfig(foreign_negatives=-1).validate()
+
+
+def test_identity_pooler_passes_cls_through_tanh_and_saves_as_a_standard_model(backbone: Path,
+                                                                              tmp_path: Path) -> None:
+    model, tokenizer = load_reward_model(backbone)
+    model.eval()
+    identity_pooler(model)
+    inputs = tokenizer(["question"], ["kind answer"], return_tensors="pt")
+    with torch.no_grad():
+        out = model.bert(**inputs)
+    assert torch.allclose(out.pooler_output, torch.tanh(out.last_hidden_state[:, 0]))
+    model.save_pretrained(tmp_path / "rm")
+    tokenizer.save_pretrained(tmp_path / "rm")
+    loaded, _ = load_reward_model(tmp_path / "rm")
+    assert type(loaded) is type(model)
+    assert torch.equal(loaded.bert.pooler.dense.weight, torch.eye(model.config.hidden_size))
+    from transformers import GPT2Config, GPT2ForSequenceClassification
+
+    with pytest.raises(ModelError, match="no square pooler"):
+        identity_pooler(GPT2ForSequenceClassification(GPT2Config(n_embd=8, n_layer=1, n_head=2, num_labels=1)))
+
+
+def test_a_seed_draws_the_same_fresh_reward_head(backbone: Path, tmp_path: Path) -> None:
+    model, tokenizer = load_reward_model(backbone)
+    model.bert.save_pretrained(tmp_path / "headless")  # a backbone without a reward head, like MiniLM's
+    tokenizer.save_pretrained(tmp_path / "headless")
+    first, _ = load_reward_model(tmp_path / "headless", seed=7)
+    torch.rand(5)  # whatever ran before in the process
+    second, _ = load_reward_model(tmp_path / "headless", seed=7)
+    other, _ = load_reward_model(tmp_path / "headless", seed=8)
+    assert torch.equal(first.classifier.weight, second.classifier.weight)
+    assert not torch.equal(first.classifier.weight, other.classifier.weight)

@@ -29,11 +29,16 @@ def resolve_backbone(backbone: str | Path) -> Path:
     return path
 
 
-def load_reward_model(path: str | Path, device: str | None = None):
+def load_reward_model(path: str | Path, device: str | None = None, seed: int | None = None):
     """(model, tokenizer) from a local folder with one reward output; a missing pad token (causal LMs) is set
-    to the EOS token so batches can be padded."""
+    to the EOS token so batches can be padded. With `seed`, a fresh reward head is drawn from it: unseeded, the
+    head differed from process to process and the same demo run trained a different model each time."""
+    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
+
+    if seed is not None:
+        torch.manual_seed(seed)
 
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # "classifier newly initialized" is expected for a fresh reward head
@@ -50,6 +55,21 @@ def load_reward_model(path: str | Path, device: str | None = None):
     if device:
         model.to(device)
     return model, tokenizer
+
+
+def identity_pooler(model) -> None:
+    """Start a BERT-style pooler (dense + tanh on [CLS]) as the identity. A sentence-embedding backbone such as
+    all-MiniLM-L6-v2 was trained with mean pooling and ships this layer untrained (near-zero random weights), so
+    the reward head would first read a random projection; the layer and the saved model stay standard."""
+    import torch
+
+    pooler = getattr(model.base_model, "pooler", None)
+    dense = getattr(pooler, "dense", None)
+    if not isinstance(dense, torch.nn.Linear) or dense.in_features != dense.out_features:
+        raise ModelError(f"{type(model).__name__} has no square pooler layer to start as the identity")
+    with torch.no_grad():
+        dense.weight.copy_(torch.eye(dense.in_features))
+        dense.bias.zero_()
 
 
 def pick_device(device: str | None = None) -> str:

@@ -7,6 +7,7 @@ encoded once per step (K forward passes instead of K(K-1) for pairs encoded one 
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -50,6 +51,25 @@ def build_groups(pairs: Iterable[Pair]) -> tuple[list[PromptGroup], int]:
         group = groups.setdefault(pair.prompt, PromptGroup(pair.prompt))
         group.pairs.append((group.index(pair.chosen), group.index(pair.rejected), pair.margin))
     return list(groups.values()), left_out
+
+
+def with_foreign_negatives(groups: Sequence[PromptGroup], count: int, seed: int) -> list[PromptGroup]:
+    """Each group plus `count` completions written for other prompts, each ranked below every one of its own
+    (margin 0). The crowd's pairs only compare answers to one prompt, so from a few hundred of them a
+    cross-encoder learns little of whether an answer is about the prompt at all; an answer to another question is
+    a plainly worse answer to this one, and these pairs teach that."""
+    if count <= 0:
+        return list(groups)
+    rng = random.Random(seed)
+    pool = [(group.prompt, completion) for group in groups for completion in group.completions]
+    out = []
+    for group in groups:
+        drawn = rng.sample(pool, min(len(pool), 3 * count))  # a few spare draws: any of its own are dropped
+        foreign = [completion for prompt, completion in drawn if prompt != group.prompt][:count]
+        own = len(group.completions)
+        extra = [(mine, own + theirs, 0.0) for theirs in range(len(foreign)) for mine in range(own)]
+        out.append(PromptGroup(group.prompt, list(group.completions) + foreign, list(group.pairs) + extra))
+    return out
 
 
 @dataclass

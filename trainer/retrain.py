@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bot.errors import InputError, StateError
-from trainer.backbone import DEFAULT_NAME, load_reward_model, resolve_backbone
+from trainer.backbone import DEFAULT_NAME, identity_pooler, load_reward_model, resolve_backbone
 from trainer.distributed import launched_ranks
 from trainer.model import build_groups
 from trainer.pair_files import read_pairs
@@ -64,7 +64,9 @@ def train_reward_model(url: str, home: Path | str, *, campaign: str | None = Non
     train_groups, val_groups = split_by_prompt(groups, config.validation_fraction, config.seed)
     ranks = launched_ranks(device)
     device = ranks.device
-    model, tokenizer = load_reward_model(backbone_path, device)
+    model, tokenizer = load_reward_model(backbone_path, device, seed=config.seed)
+    if config.identity_pooler:
+        identity_pooler(model)
     run_key = hashlib.sha256(f"{data['sha256']} {sorted(asdict(config).items())}".encode()).hexdigest()[:16]
     checkpoint = home / "reward_models" / ".checkpoints" / f"{run_key}.pt"  # same data and settings: resume
     metrics = train(model, tokenizer, train_groups, val_groups, config, device=device, checkpoint=checkpoint,

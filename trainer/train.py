@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from bot.errors import InputError, StateError
 from trainer.distributed import Ranks
-from trainer.model import PromptGroup, collate, grouped_loss
+from trainer.model import PromptGroup, collate, grouped_loss, with_foreign_negatives
 
 
 @dataclass
@@ -35,12 +35,15 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
     disable_dropout: bool = False  # TRL's RewardTrainer default; then grouped and per-pair steps are the same math
+    identity_pooler: bool = False  # start the backbone's untrained pooler as the identity (trainer/backbone.py)
+    foreign_negatives: int = 0  # per prompt, answers to other prompts ranked below its own (trainer/model.py)
 
     def validate(self) -> None:
         checks = [("epochs", self.epochs >= 1, "must be at least 1"), ("lr", 0 < self.lr < 1, "must be in (0, 1)"),
                   ("batch-prompts", self.batch_prompts >= 1, "must be at least 1"),
                   ("max-length", 8 <= self.max_length <= 8192, "must be between 8 and 8192"),
-                  ("validation-fraction", 0 < self.validation_fraction < 1, "must be in (0, 1)")]
+                  ("validation-fraction", 0 < self.validation_fraction < 1, "must be in (0, 1)"),
+                  ("foreign-negatives", self.foreign_negatives >= 0, "must be at least 0")]
         for name, ok, message in checks:
             if not ok:
                 raise InputError(message, field=name)
@@ -99,6 +102,7 @@ def train(model, tokenizer, train_groups: Sequence[PromptGroup], val_groups: Seq
     `on_step(step, pairs)` is called after every optimizer step (benchmarks time the steps with it).
     `ranks`: this process's place among several (`launched_ranks()`); one process by default."""
     torch.manual_seed(config.seed)
+    train_groups = with_foreign_negatives(train_groups, config.foreign_negatives, config.seed)
     deterministic_before = torch.are_deterministic_algorithms_enabled()
     if device == "cpu":
         torch.use_deterministic_algorithms(True)
