@@ -10,8 +10,8 @@ was worse. Here a thread looks at every other thread's Python stack every INTERV
 the innermost frame that belongs to a known layer (so `re` called from the mrkdwn escaper counts as render); a
 thread waiting (epoll, a lock, a work queue: `IDLE_AT`) is idle. The GIL switch interval is shortened while
 sampling so the sampler can look in the middle of running code. The busy samples give each stage's share, and the
-process's CPU time over the window (minus the sampler's own) gives the milliseconds. Worker threads (aiosqlite's,
-`asyncio.to_thread`) are sampled too, so SQLite's queries are counted.
+process's CPU time over the window (minus the sampler's own) gives the milliseconds. Worker threads
+(`asyncio.to_thread`) are sampled too; SQLite's queries run on the loop below storage/inline_sqlite.py's frames.
 
     .venv/bin/python bench/click_profile.py OUT CLICKS      # print the table of a finished window
 """
@@ -31,8 +31,7 @@ from typing import Any
 INTERVAL = 0.001  # seconds between samples
 # (stage, path fragments): a frame belongs to the first stage with a fragment in its file name
 # a thread whose innermost Python frame is one of these waits in C (epoll, a lock, a queue): idle, not CPU
-IDLE_AT = (("selectors.py", ""), ("threading.py", ""), ("queue.py", ""), ("futures/thread.py", "_worker"),
-           ("aiosqlite/core.py", "_connection_worker_thread"))
+IDLE_AT = (("selectors.py", ""), ("threading.py", ""), ("queue.py", ""), ("futures/thread.py", "_worker"))
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("HTTP server + signature check", ("uvicorn", "h11", "httptools", "slack_sdk/signature")),
     ("Web API call (chat.update, REST)", ("aiohttp", "slack_sdk/web", "yarl", "multidict", "discord/http",
@@ -42,7 +41,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
                                                   "adapters/slack/replies", "slack_sdk/models", "bot/chat/cards",
                                                   "bot/chat/views", "adapters/discord/render", "bot/i18n",
                                                   "bot/chat/text", "babel")),
-    ("DB (SQLAlchemy, driver, queries)", ("sqlalchemy", "sqlmodel", "psycopg", "aiosqlite", "sqlite3",
+    ("DB (SQLAlchemy, driver, queries)", ("sqlalchemy", "sqlmodel", "psycopg", "sqlite3",
                                           "bot/ranking_session", "bot/card_loader", "bot/assignment", "storage/",
                                           "bot/unit_of_work", "bot/database", "bot/labelers", "greenlet")),
     ("conversation (bot/chat) and adapter glue", ("bot/", "adapters/")),

@@ -19,6 +19,7 @@ from sqlmodel import create_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import InputError
+from storage.inline_sqlite import InlineSQLite
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -48,12 +49,12 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _tune_sqlite(engine: Engine, *, autocheckpoint: bool = True) -> None:
+def _tune_sqlite(engine: Engine, *, autocheckpoint: bool = True, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we send BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         _switch_to_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -103,6 +104,8 @@ def make_async_engine(url: str, **kwargs) -> AsyncEngine:
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
         kwargs.setdefault("pool_timeout", 120)
+        # no thread: a transaction holds that connection for its real work only (storage/inline_sqlite.py)
+        kwargs.setdefault("module", InlineSQLite(wait_seconds=SQLITE_BUSY_TIMEOUT_MS / 1000))
     else:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
@@ -110,7 +113,8 @@ def make_async_engine(url: str, **kwargs) -> AsyncEngine:
     if is_sqlite(full):
         # The WAL checkpoint that SQLite runs inside a commit every ~1,000 pages was the whole p99 of a click
         # (6-7 ms instead of under 5); `checkpoint_sqlite` runs it from another connection instead.
-        _tune_sqlite(engine.sync_engine, autocheckpoint=False)
+        # and the lock is waited for on the loop (InlineSQLite), never inside SQLite's busy handler
+        _tune_sqlite(engine.sync_engine, autocheckpoint=False, busy_timeout_ms=0)
     return engine
 
 
