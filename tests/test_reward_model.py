@@ -159,11 +159,13 @@ def test_cli_train_from_a_pair_file_then_score_json(home: Path, backbone: Path, 
     pairs = synthetic_file(tmp_path / "pairs.jsonl", 60, seed=4)
     runner = CliRunner()
     result = runner.invoke(app, ["train", "--pairs", str(pairs), "--backbone", str(backbone), "--epochs", "3",
-                                 "--lr", "3e-3", "--max-length", "32", "--no-progress"])
+                                 "--lr", "3e-3", "--max-length", "32", "--identity-pooler", "--foreign-negatives",
+                                 "1", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "rm-0001: validation accuracy" in result.output and "first accepted version: active" in result.output
     card = json.loads((home / "reward_models" / "rm-0001" / "metrics.json").read_text())
     assert card["settings"]["max_length"] == 32 and card["data_snapshot"]["pairs"] == 360
+    assert card["settings"]["identity_pooler"] is True and card["settings"]["foreign_negatives"] == 1
     for model in ("rm-0001", "active", str(home / "reward_models" / "rm-0001")):
         scored = runner.invoke(app, ["score", "--model", model, "--prompt", "question topic1", "--completion",
                                      "kind clear helpful", "--completion", "rude wrong vague", "--json"])
@@ -196,6 +198,15 @@ def test_train_arguments_are_checked(home: Path, tmp_path: Path) -> None:
     assert bad_lr.exit_code == 2 and "field 'lr'" in bad_lr.output
     no_model = runner.invoke(app, ["train", "--pairs", str(tmp_path / "x.jsonl"), "--backbone", str(tmp_path)])
     assert no_model.exit_code == 2 and "is not a local Hugging Face model folder" in no_model.output
+    negative = runner.invoke(app, ["train", "--pairs", str(tmp_path / "x.jsonl"), "--foreign-negatives", "-1"])
+    assert negative.exit_code == 2 and "field 'foreign-negatives'" in negative.output
+
+
+def test_the_pooler_starts_as_the_identity_by_default_only_for_the_default_backbone() -> None:
+    assert TrainConfig().resolved().identity_pooler is True  # all-MiniLM-L6-v2 ships its pooler untrained
+    assert TrainConfig(backbone="./my-model").resolved().identity_pooler is False
+    assert TrainConfig(identity_pooler=False).resolved().identity_pooler is False
+    assert TrainConfig(backbone="./my-model", identity_pooler=True).resolved().identity_pooler is True
 
 
 @pytest.mark.slow

@@ -41,7 +41,7 @@ def train_reward_model(url: str, home: Path | str, *, campaign: str | None = Non
         raise InputError("give a campaign or a pair file, not both and not neither", field="pairs")
     if not 0.0 <= tolerance <= 1.0:
         raise InputError(f"tolerance must be between 0 and 1, got {tolerance}", field="tolerance")
-    config = config or TrainConfig()
+    config = (config or TrainConfig()).resolved()
     config.validate()
     home = Path(home)
     backbone_path = resolve_backbone(config.backbone)

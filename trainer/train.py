@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -35,7 +35,9 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
     disable_dropout: bool = False  # TRL's RewardTrainer default; then grouped and per-pair steps are the same math
-    identity_pooler: bool = False  # start the backbone's untrained pooler as the identity (trainer/backbone.py)
+    # start the backbone's untrained pooler as the identity (trainer/backbone.py); None: only for the default
+    # backbone, all-MiniLM-L6-v2, whose pooler is known to ship untrained
+    identity_pooler: bool | None = None
     foreign_negatives: int = 0  # per prompt, answers to other prompts ranked below its own (trainer/model.py)
 
     def validate(self) -> None:
@@ -47,6 +49,12 @@ class TrainConfig:
         for name, ok, message in checks:
             if not ok:
                 raise InputError(message, field=name)
+
+    def resolved(self) -> TrainConfig:
+        """The settings a run uses and records: an unset `identity_pooler` decided by the backbone."""
+        if self.identity_pooler is not None:
+            return self
+        return replace(self, identity_pooler=self.backbone == "default")
 
 
 def split_by_prompt(groups: Sequence[PromptGroup], fraction: float, seed: int) -> tuple[list, list]:

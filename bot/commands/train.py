@@ -25,6 +25,12 @@ def register(app: typer.Typer) -> None:
         tolerance: Annotated[float, typer.Option(help="Activate the new version unless its validation accuracy "
                                                       "is more than this below the active one's.")] = 0.01,
         min_trust: Annotated[float | None, typer.Option(help="Leave out labelers with trust below X.")] = None,
+        identity_pooler: Annotated[bool | None, typer.Option(
+            "--identity-pooler/--no-identity-pooler",
+            help="Start the backbone's BERT pooler as the identity (it ships untrained in sentence-embedding "
+                 "models). Default: on for the default backbone, off for others.")] = None,
+        foreign_negatives: Annotated[int, typer.Option(help="Per training prompt, answers written for other "
+                                                            "prompts ranked below its own.")] = 0,
         progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     ) -> None:
         """Train a reward model on a campaign's rankings or a pair file; register it as rm-NNNN."""
@@ -39,7 +45,8 @@ def register(app: typer.Typer) -> None:
             upgrade(settings.resolved_database_url)
         ranks.barrier()
         config = TrainConfig(backbone=backbone, epochs=epochs, lr=lr, batch_prompts=batch_prompts,
-                             max_length=max_length, seed=seed)
+                             max_length=max_length, seed=seed, identity_pooler=identity_pooler,
+                             foreign_negatives=foreign_negatives)
         version = train_reward_model(settings.resolved_database_url, settings.home, campaign=campaign,
                                      pairs=pairs, config=config, tolerance=tolerance, min_trust=min_trust,
                                      progress=progress)
