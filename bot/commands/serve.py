@@ -11,6 +11,7 @@ in-flight clicks finish, records the running job as interrupted, gives the job l
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Callable, Coroutine
@@ -110,6 +111,15 @@ def _on_stop_signals(stopping: asyncio.Event) -> None:
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: loop.call_soon_threadsafe(stopping.set))
 
+
+def _freeze_heap() -> None:
+    """What is loaded by now (libraries, compiled queries, the catalog) lives as long as the process: moved out of
+    the garbage collector's sight, so a full collection scans only what requests allocate. It scanned ~150,000
+    objects in 40-65 ms, a pause every click in flight then waits for."""
+    gc.collect()
+    gc.freeze()
+
+
 async def _serve(host: str, port: int, *, slack: bool, discord: bool) -> None:
     from bot.chat.long_jobs import LongJobs
     from bot.chat.warm import warm
@@ -142,6 +152,7 @@ async def _serve(host: str, port: int, *, slack: bool, discord: bool) -> None:
     waiting = asyncio.get_running_loop().create_task(stopping.wait())
     try:
         await warm(database, [(conversation, render) for _, _, _, conversation, render in platforms])
+        _freeze_heap()
         await scheduler.start()
         typer.echo(await health_line(database, ", ".join(where for where, *_ in platforms), runner))
         logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
