@@ -27,6 +27,10 @@ ranking is doubled (doubled), no item has more rankings than its votes (over). A
 
 The ceiling, same generator, same run: a bare Bolt AsyncApp that only acks (Slack) and a bare discord.py client
 that only acknowledges (Discord), at saturation, on the same seated labelers.
+In slack-pg2, between the two, the floor: a minimal Bolt app that stores each click (one INSERT) before its ack
+and then updates the card (FLOOR_APP), in 1 and 2 processes. The ratios at the end put crowdrank against both:
+how far crowdrank is from the bare ceiling, and how much of that distance any bot that stores and updates pays.
+Click→card is also printed by press: a rank press (the card redrawn) and Submit (the next card posted).
 
 `--profile` samples the serve process of the 1-process Slack scenarios over their saturation mode and prints CPU
 per click by stage (bench/click_profile.py).
@@ -93,6 +97,68 @@ DRAIN = 30.0  # seconds the load waits, after its last click, for clicks told st
 RETRY_EVERY = 0.25  # a request that got no answer is re-sent after this long (same payload: same delivery key)
 BARE_DISCORD = ["-m", "tests.discord_bare_client"]
 
+# The floor between the two: the least a bot can do and still keep "acknowledged means stored" and update the card.
+# Bolt as crowdrank runs it (process_before_response), one autocommitted INSERT of the click's delivery key on a
+# pooled psycopg connection, then the ack; the card update goes out after the answer (chat.update for a rank press,
+# chat.postMessage of the next card after Submit), padded to the size of crowdrank's card. No session, no checks,
+# no assignment: what the platform, Bolt, one database round trip and one Web API call cost on this machine.
+# argv: token, signing secret, API URL, port, PostgreSQL URL, card bytes.
+FLOOR_APP = """
+import asyncio, re, sys
+import psycopg
+from slack_bolt.async_app import AsyncApp
+from adapters.slack.app import configure_client
+from adapters.slack.server import SlackHttpServer
+from bot.settings import Settings
+from bot import event_loop
+
+token, secret, api, port, url, size = sys.argv[1:7]
+app = AsyncApp(token=token, signing_secret=secret, process_before_response=True)
+configure_client(app.client, Settings(SLACK_API_URL=api))
+pool = asyncio.Queue()
+updates = set()
+
+def card(action_id):
+    buttons = [{"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": "A"}}]
+    padding = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * min(2900, int(size) - start)}}
+               for start in range(0, int(size), 2900)]
+    return [*padding, {"type": "actions", "block_id": "b", "elements": buttons}]
+
+async def update(client, body):
+    verb, number, *rest = body["actions"][0]["action_id"].split(":")
+    channel, ts = body["container"]["channel_id"], body["container"]["message_ts"]
+    if verb == "submit":
+        await client.chat_postMessage(channel=channel, text="card", blocks=card(f"rank:{int(number) + 10**9}:0"))
+    else:
+        following = f"rank:{number}:{int(rest[0]) + 1}" if int(rest[0]) < 2 else f"submit:{number}"
+        await client.chat_update(channel=channel, ts=ts, text="card", blocks=card(following))
+
+@app.action(re.compile(".*"))
+async def store_then_update(ack, body, client):
+    action = body["actions"][0]
+    connection = await pool.get()
+    try:
+        await connection.execute("INSERT INTO floor_click (key) VALUES (%s) ON CONFLICT DO NOTHING",
+                                 (f"{body['user']['id']}:{action['action_ts']}:{action['action_id']}",))
+    finally:
+        pool.put_nowait(connection)
+    await ack()
+    task = asyncio.get_running_loop().create_task(update(client, body))
+    updates.add(task)
+    task.add_done_callback(updates.discard)
+
+async def main():
+    for _ in range(10):
+        pool.put_nowait(await psycopg.AsyncConnection.connect(url, autocommit=True))
+    connection = await pool.get()
+    await connection.execute("CREATE TABLE IF NOT EXISTS floor_click (key text PRIMARY KEY)")
+    pool.put_nowait(connection)
+    print("serving", flush=True)
+    await SlackHttpServer(app, secret, host="127.0.0.1", port=int(port), log_level="warning").serve_forever()
+
+event_loop.run(main())
+"""
+
 # ---- the one place to adapt to the per-campaign rate limit (issue 12, `bot/chat/throttle.py`) ----------------------
 # The load must measure the click path, not the limiter: its campaign is created with limits no labeler reaches.
 # `crowdrank campaign create --rate-burst N --rate-per-second X` sets them once that option exists; until then the
@@ -113,6 +179,11 @@ class Tally:
     refused: int = 0  # answered with a refusal: not told stored, pressed again
     unanswered: int = 0  # re-sends after a failed request (kill -9, connection reset)
     no_card: int = 0  # told stored, but the card did not change within UPDATE_WAIT
+    by_press: dict[str, list[float]] = field(default_factory=dict)  # `cards`, split: rank presses, Submit
+
+    def card_changed(self, seconds: float, submit: bool) -> None:
+        self.cards.append(seconds)
+        self.by_press.setdefault("Submit→next card" if submit else "rank→card", []).append(seconds)
 
     def rate(self) -> float:
         return self.answered / self.seconds if self.seconds else 0.0
@@ -123,13 +194,17 @@ def ms(values: list[float], q: float) -> str:
 
 
 def describe(name: str, tally: Tally) -> str:
-    line = f"  {name:<28} {tally.rate():6.0f} interactions/s   answer p50 {ms(tally.answers, 0.5)} ms"
-    if tally.stored or tally.cards:
-        line += (f"   click→stored p50/p95/p99 {ms(tally.stored, .5)} {ms(tally.stored, .95)} {ms(tally.stored, .99)}"
-                 f" ms   click→card p50/p95/p99 {ms(tally.cards, .5)} {ms(tally.cards, .95)} {ms(tally.cards, .99)} ms")
+    line = f"  {name:<34} {tally.rate():6.0f} interactions/s   answer p50 {ms(tally.answers, 0.5)} ms"
+    if tally.stored:
+        line += f"   click→stored p50/p95/p99 {ms(tally.stored, .5)} {ms(tally.stored, .95)} {ms(tally.stored, .99)} ms"
+    if tally.cards:
+        line += f"   click→card p50/p95/p99 {ms(tally.cards, .5)} {ms(tally.cards, .95)} {ms(tally.cards, .99)} ms"
     extras = [f"{tally.refused} refused" if tally.refused else "", f"{tally.no_card} cards not updated"
               if tally.no_card else "", f"{tally.unanswered} re-sent" if tally.unanswered else ""]
-    return line + "".join("   " + extra for extra in extras if extra)
+    line += "".join("   " + extra for extra in extras if extra)
+    for press, values in sorted(tally.by_press.items(), reverse=True):
+        line += f"\n    {press:<17} p50/p95/p99 {ms(values, .5)} {ms(values, .95)} {ms(values, .99)} ms ({len(values)})"
+    return line
 
 
 class StoredPoller:
@@ -279,8 +354,9 @@ class SlackServes:
     """`crowdrank serve --slack` (or the bare app) in `count` processes, each on its own port."""
 
     def __init__(self, kind: str, emulator: SlackEmulator, url: str, home: Path, count: int,
-                 profile: Path | None = None) -> None:
+                 profile: Path | None = None, card_bytes: int = 0) -> None:
         self.kind, self.emulator, self.url, self.home, self.profile = kind, emulator, url, home, profile
+        self.card_bytes = card_bytes
         self.ports = [free_port() for _ in range(count)]
         self.processes: list[asyncio.subprocess.Process | None] = [None] * count
 
@@ -296,6 +372,9 @@ class SlackServes:
         port = str(self.ports[number])
         if self.kind == "bare":
             argv = ["-c", BARE_APP, self.emulator.token, SECRET, self.emulator.api_url, port]
+        elif self.kind == "floor":
+            argv = ["-c", FLOOR_APP, self.emulator.token, SECRET, self.emulator.api_url, port, self.url,
+                    str(self.card_bytes)]
         else:
             run = [str(ROOT / "bench" / "click_profile.py"), "--serve", str(self.profile)] if self.profile and \
                 number == 0 else ["-m", "bot.cli"]
@@ -414,7 +493,7 @@ class SlackLoad:
             self.submits.add(int(action_id.split(":")[1]))
         newer = self._newer_card(who) if submit else (len(who.message.history) > versions and who.message)
         if newer:
-            tally.cards.append(time.monotonic() - sent)
+            tally.card_changed(time.monotonic() - sent, submit)
             who.message = newer
         else:
             tally.no_card += 1
@@ -505,7 +584,7 @@ class DiscordLoad:
                                          else len(who.message.history) > versions, UPDATE_WAIT)
         newer = self._newer_card(who) if submit else (len(who.message.history) > versions and who.message)
         if newer:
-            tally.cards.append(time.monotonic() - interaction.created)
+            tally.card_changed(time.monotonic() - interaction.created, submit)
             who.message = newer
         else:
             tally.no_card += 1
@@ -597,6 +676,31 @@ class Options:
 MODES = (("saturation", 0.0), ("human pace", 1.0))
 
 
+async def floor(seated: list[SlackLabeler], load: SlackLoad, url: str, home: Path, count: int,
+                seconds: float) -> str:
+    """The minimal store+update app (FLOOR_APP) in `count` processes, at saturation, on the seated labelers; then
+    their cards are put back as they were, and the cards it posted are removed, for crowdrank's run."""
+    emulator = load.emulator
+    kept = [(who.message, who.message.text, list(who.message.blocks), list(who.message.history)) for who in seated]
+    before = set(emulator.messages)
+    serves = SlackServes("floor", emulator, url, home, count, card_bytes=len(json.dumps(seated[0].message.blocks)))
+    for number in range(count):
+        await serves.start(number)
+    for index, who in enumerate(seated):
+        who.url = serves.urls[index % count]
+    label = f"minimal store+update, {count} process{'es' if count > 1 else ''}"
+    run = SlackLoad(emulator, None)
+    run.http = load.http
+    try:
+        return describe(label, await drive(seated, run.click, seconds, 0.0, label))
+    finally:
+        await serves.stop()
+        for who, (message, text, blocks, history) in zip(seated, kept, strict=True):
+            who.message, message.text, message.blocks, message.history = message, text, blocks, history
+        for key in set(emulator.messages) - before:
+            del emulator.messages[key]
+
+
 async def run_slack(name: str, url: str, options: Options) -> list[str]:
     processes = 2 if "pg2" in name else 1
     home = Path(tempfile.mkdtemp(prefix="crowdrank-load-home-"))
@@ -620,6 +724,8 @@ async def run_slack(name: str, url: str, options: Options) -> list[str]:
                     seated, load.click, options.seconds / 2, 0.0, "bare Bolt ack-only", bare=True)))
             finally:
                 await bare.stop()
+            for count in (1, 2):
+                lines.append(await floor(seated, load, url, home, count, options.seconds / 2))
         profile = home / "serve-profile.json" if options.profile and name in ("slack-sqlite", "slack-pg") else None
         serves = SlackServes("crowdrank", emulator, url, home, processes, profile)
         for number in range(processes):
@@ -727,11 +833,19 @@ def ratios(outputs: dict[str, list[str]]) -> list[str]:
                                 if line.strip().startswith(f"bare {kind}")), None)
                 for platform, kind in (("slack", "Bolt"), ("discord", "discord.py"))}
     found = []
+    floors = {line.split(",")[1].split()[0]: (line.split("  ")[1].strip(), rate(line))
+              for lines in outputs.values() for line in lines if line.strip().startswith("minimal store+update")}
+    if ceilings["slack"]:
+        found += [f"  {label} ÷ bare ack-only = {r:.0f} / {ceilings['slack']:.0f} = {r / ceilings['slack']:.2f}"
+                  for label, r in floors.values()]
     for name, lines in outputs.items():
         ceiling = ceilings[name.split("-")[0]]
         ours = next((rate(line) for line in lines if "crowdrank, saturation" in line), None)
         if ceiling and ours is not None:
             found.append(f"  {name:<16} saturation ÷ bare ack-only = {ours:.0f} / {ceiling:.0f} = {ours / ceiling:.2f}")
+            if name == "slack-pg2" and "2" in floors:
+                found.append(f"  {name:<16} saturation ÷ minimal store+update, 2 processes = {ours:.0f} / "
+                             f"{floors['2'][1]:.0f} = {ours / floors['2'][1]:.2f}")
     return found
 
 
