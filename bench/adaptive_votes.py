@@ -11,6 +11,23 @@ with per-region estimates no worse. Printed: the rankings ratio against every fi
 differences in that arm's standard errors, so a reader also sees where accuracy already saturates; then adaptive
 minus fixed-9 over the same items with a 95% bootstrap interval, because the per-region figures rest on a third of
 the rankings each and move by several hundredths between seeds.
+
+    .venv/bin/python bench/adaptive_votes.py --oracle --seed 1   # fixed-9 only, then how much it could have saved
+
+`--oracle` runs only the fixed-9 arm (the other arms do not enter the oracle; fixed-9 is the same campaign with the
+same crowd and seed as in the default run) and takes each item's 9 rankings in the order they arrived (ranking id).
+"Order" is the Bradley-Terry order, the consensus the accuracy figures use, computed per prefix for all items at
+once. Printed, each as rankings spent and saving against all 9:
+  1. overall order alone: per item the shortest prefix from which the overall order equals the full-9 order and
+     stays equal for every longer prefix;
+  2. whole items, every region kept: the same, but the overall order and every region's own order (from that
+     region's rankings in the prefix alone; a region with none there is not equal) must all stay equal;
+  3. each region stopping on its own: per item and region the fewest of that region's rankings, in its own arrival
+     order, after which its order stays at its full value; summed over regions. An upper bound on the saving of
+     any rule that keeps every region's order: it needs steering which region ranks an item next;
+  4. the current rule replayed: the first prefix n >= 3 at which `bot.settledness.settledness` says settled, and
+     its accuracy minus fixed-9's on the same rankings with the paired interval (the crowd's sampling noise cancels:
+     identical rankings, only the stop differs).
 """
 
 from __future__ import annotations
