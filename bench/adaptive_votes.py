@@ -11,6 +11,23 @@ with per-region estimates no worse. Printed: the rankings ratio against every fi
 differences in that arm's standard errors, so a reader also sees where accuracy already saturates; then adaptive
 minus fixed-9 over the same items with a 95% bootstrap interval, because the per-region figures rest on a third of
 the rankings each and move by several hundredths between seeds.
+
+    .venv/bin/python bench/adaptive_votes.py --oracle --seed 1   # fixed-9 only, then how much it could have saved
+
+`--oracle` runs only the fixed-9 arm (the other arms do not enter the oracle; fixed-9 is the same campaign with the
+same crowd and seed as in the default run) and takes each item's 9 rankings in the order they arrived (ranking id).
+"Order" is the Bradley-Terry order, the consensus the accuracy figures use, computed per prefix for all items at
+once. Printed, each as rankings spent and saving against all 9:
+  1. overall order alone: per item the shortest prefix from which the overall order equals the full-9 order and
+     stays equal for every longer prefix;
+  2. whole items, every region kept: the same, but the overall order and every region's own order (from that
+     region's rankings in the prefix alone; a region with none there is not equal) must all stay equal;
+  3. each region stopping on its own: per item and region the fewest of that region's rankings, in its own arrival
+     order, after which its order stays at its full value; summed over regions. An upper bound on the saving of
+     any rule that keeps every region's order: it needs steering which region ranks an item next;
+  4. the current rule replayed: the first prefix n >= 3 at which `bot.settledness.settledness` says settled, and
+     its accuracy minus fixed-9's on the same rankings with the paired interval (the crowd's sampling noise cancels:
+     identical rankings, only the stop differs).
 """
 
 from __future__ import annotations
@@ -31,10 +48,12 @@ from bot.campaigns import CampaignSpec, create_campaign  # noqa: E402
 from bot.consensus.aggregate import bradley_terry  # noqa: E402
 from bot.consensus.analysis import analyze  # noqa: E402
 from bot.consensus.campaign_data import load_rankings  # noqa: E402
+from bot.consensus.data import RankingSet  # noqa: E402
 from bot.consensus.metrics import rowwise_tau_b  # noqa: E402
-from bot.consensus.truth import read_truth, truth_path  # noqa: E402
+from bot.consensus.truth import Truth, read_truth, truth_path  # noqa: E402
 from bot.database import Database  # noqa: E402
 from bot.prompt_files import CompletionRecord, PromptRecord  # noqa: E402
+from bot.settledness import settledness  # noqa: E402
 from bot.simulator import simulate  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
@@ -100,16 +119,20 @@ def ranks_of(order: np.ndarray) -> np.ndarray:
     return ranks
 
 
-async def measure(database: Database, arm: Arm, home: Path) -> dict:
+async def load(database: Database, arm: Arm, home: Path) -> tuple[RankingSet, Truth]:
     async with database.session() as session:
         loaded = await load_rankings(session, arm.name)
-    rs = loaded.rankings
-    truth = read_truth(truth_path(home, arm.name), rs)
+    truth = read_truth(truth_path(home, arm.name), loaded.rankings)
     assert truth is not None
+    return loaded.rankings, truth
+
+
+def accuracy(rs: RankingSet, truth: Truth) -> dict:
+    """How well the Bradley-Terry consensus of these rankings recovers the hidden order, overall and per region
+    (each region's consensus from its rankings alone, against that region's hidden order)."""
     consensus = ranks_of(bradley_terry(rs).order)
     tau = rowwise_tau_b(-consensus, -truth.true_ranks)
     top = consensus.argmin(axis=1) == truth.true_ranks.argmin(axis=1)
-    analysis = analyze(rs, n_boot=50)
     regions = {}
     for r, name in enumerate(rs.region_names):
         part = rs.subset(rs.region == r)
@@ -117,11 +140,19 @@ async def measure(database: Database, arm: Arm, home: Path) -> dict:
         region_tau = rowwise_tau_b(-ranks_of(bradley_terry(part).order)[seen], -truth.region_ranks[name][seen])
         per_item = np.full(rs.n_items, np.nan)
         per_item[seen] = region_tau
-        regions[name] = {"tau": float(np.nanmean(region_tau)), "items": int(seen.sum()), "per_item": per_item,
-                         "agreement": analysis.summary["regions"][name]["pairwise_agreement"]}
+        regions[name] = {"tau": float(np.nanmean(region_tau)), "items": int(seen.sum()), "per_item": per_item}
     return {"rankings": rs.n, "tau": float(np.nanmean(tau)), "tau_se": float(np.nanstd(tau) / np.sqrt(len(tau))),
             "top": float(top.mean()), "top_se": float(top.std() / np.sqrt(len(top))), "regions": regions,
             "per_item": {"tau": tau, "top": top.astype(float)}}
+
+
+async def measure(database: Database, arm: Arm, home: Path) -> dict:
+    rs, truth = await load(database, arm, home)
+    result = accuracy(rs, truth)
+    analysis = analyze(rs, n_boot=50)
+    for name, region in result["regions"].items():
+        region["agreement"] = analysis.summary["regions"][name]["pairwise_agreement"]
+    return result
 
 
 def paired_interval(a: np.ndarray, b: np.ndarray, n_boot: int = BOOTSTRAP) -> tuple[float, float, float]:
@@ -136,8 +167,102 @@ def paired_interval(a: np.ndarray, b: np.ndarray, n_boot: int = BOOTSTRAP) -> tu
     return float(np.nanmean(a) - np.nanmean(b)), float(low), float(high)
 
 
-async def run(items: int, labelers: int, seed: int) -> dict[str, dict]:
+def arrival(key: np.ndarray, ranking_ids: np.ndarray) -> np.ndarray:
+    """Each ranking's place (0 = first) among the rankings with the same key, in submission order (ranking id:
+    the simulator submits one ranking at a time, so id order is arrival order)."""
+    order = np.lexsort((ranking_ids, key))
+    ordered = key[order]
+    place = np.empty(len(key), dtype=np.int64)
+    place[order] = np.arange(len(key)) - np.searchsorted(ordered, ordered)
+    return place
+
+
+def orders(rs: RankingSet, mask: np.ndarray) -> np.ndarray:
+    """Per item the Bradley-Terry order of the rankings in `mask` (the bench's consensus); -1s for an item with
+    none of them, so a region without a ranking never equals a region with one."""
+    consensus = bradley_terry(rs.subset(mask))
+    return np.where(consensus.n[:, None] > 0, consensus.order, -1)
+
+
+def first_stable(same: np.ndarray) -> np.ndarray:
+    """(prefix lengths 1..max, items) "equals the full value" -> per item the shortest prefix from which it stays
+    equal for every longer prefix (the last row, the full prefix, is equal by definition)."""
+    stays = np.flip(np.logical_and.accumulate(np.flip(same, axis=0), axis=0), axis=0)
+    return stays.argmax(axis=0) + 1
+
+
+def replay(rs: RankingSet, place: np.ndarray, arm: Arm) -> np.ndarray:
+    """Per item the rankings the adaptive arm's stop rule keeps of these, walked in arrival order: the first n >=
+    MIN at which `settledness` (called as bot.adaptive_votes.update_item calls it) says settled, else all."""
+    rule, threshold = CampaignSpec.stop_rule, CampaignSpec.stop_threshold  # the arms' campaigns take the defaults
+    share = -(-arm.votes // len(REGIONS))  # a region's share of MAX, rounded up
+    names = np.array([None, *rs.region_names], dtype=object)[rs.region + 1]
+    kept = rs.votes_per_item()
+    for i in range(rs.n_items):
+        rows = np.flatnonzero(rs.item == i)
+        rows = rows[np.argsort(place[rows])]
+        for n in range(arm.votes_min or 1, len(rows)):
+            state = settledness(rs.k - rs.ranks[rows[:n]], list(names[rows[:n]]), rule, REGIONS, share)
+            if state.change_p < threshold and state.waiting_region is None:
+                kept[i] = n
+                break
+    return kept
+
+
+def oracle(rs: RankingSet, truth: Truth) -> None:
+    """How many of fixed-9's own rankings each item needed, given the order they arrived in, for its consensus
+    orders to reach their full-9 values and stay there; and the current stop rule replayed on the same rankings."""
+    full_n, most = rs.votes_per_item(), int(rs.votes_per_item().max())
+    place = arrival(rs.item, rs.ranking_ids)
+    region_place = arrival(rs.item * (rs.n_regions + 1) + rs.region + 1, rs.ranking_ids)
+    overall_full = orders(rs, np.ones(rs.n, dtype=bool))
+    region_full = [orders(rs, rs.region == r) for r in range(rs.n_regions)]
+
+    def kept(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per item: overall order equal to its full value; and every region's too."""
+        overall = (orders(rs, mask) == overall_full).all(axis=1)
+        every = overall & np.all([(orders(rs, mask & (rs.region == r)) == full).all(axis=1)
+                                  for r, full in enumerate(region_full)], axis=0)
+        return overall, every
+
+    prefixes = [kept(place < n) for n in range(1, most + 1)]
+    overall_n = np.minimum(first_stable(np.array([overall for overall, _ in prefixes])), full_n)
+    every_n = np.minimum(first_stable(np.array([every for _, every in prefixes])), full_n)
+    own_n, own_mask = np.zeros(rs.n_items, dtype=np.int64), np.zeros(rs.n, dtype=bool)
+    for r, full in enumerate(region_full):  # rankings without a region serve no region's order: left out here
+        mine = rs.region == r
+        same = [(orders(rs, mine & (region_place < m)) == full).all(axis=1) for m in range(1, most + 1)]
+        need = np.minimum(first_stable(np.array(same)), np.bincount(rs.item[mine], minlength=rs.n_items))
+        own_n += need
+        own_mask |= mine & (region_place < need[rs.item])
+    rule_n = replay(rs, place, Arm("adaptive-3..9", 9, 3))
+    bounds = [("1 overall order alone", overall_n, place < overall_n[rs.item]),
+              ("2 whole items, every region kept", every_n, place < every_n[rs.item]),
+              ("3 each region stopping on its own", own_n, own_mask),
+              ("4 current rule replayed", rule_n, place < rule_n[rs.item])]
+    print(f"\n  oracle on fixed-9's own {rs.n} rankings of {rs.n_items} items, each item's in arrival order; "
+          "order = Bradley-Terry order, as for accuracy")
+    print(f"  {'bound':<36} {'rankings':>8} {'saving':>7}   items whose order equals full-9's: overall / overall and "
+          "every region")
+    for label, n, mask in bounds:
+        overall, every = kept(mask)
+        print(f"  {label:<36} {int(n.sum()):>8} {1 - n.sum() / full_n.sum():>7.1%}   {overall.mean():.3f} / "
+              f"{every.mean():.3f}")
+    full = accuracy(rs, truth)
+    replayed = accuracy(rs.subset(bounds[3][2]), truth)
+    for label, r in (("fixed-9, all", full), ("rule replayed", replayed)):
+        regions = "  ".join(f"{region} {v['tau']:.3f}" for region, v in r["regions"].items())
+        print(f"  {label:<15} {r['rankings']:>5} rankings  tau {r['tau']:.3f} ± {r['tau_se']:.3f}  top right "
+              f"{r['top']:.3f} ± {r['top_se']:.3f}  per region tau: {regions}")
+    print("\n  rule replayed - fixed-9 on the same rankings, 95% interval from resampling items:")
+    report_pairs(replayed, full)
+
+
+async def run(items: int, labelers: int, seed: int, with_oracle: bool = False) -> dict[str, dict]:
+    """Every arm, measured; with `with_oracle` only fixed-9, and the oracle printed instead."""
     arms = [Arm("fixed-3", 3), Arm("fixed-5", 5), Arm("fixed-7", 7), Arm("fixed-9", 9), Arm("adaptive-3..9", 9, 3)]
+    if with_oracle:
+        arms = [arm for arm in arms if arm.name == "fixed-9"]
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
@@ -147,7 +272,10 @@ async def run(items: int, labelers: int, seed: int) -> dict[str, dict]:
             for arm in tqdm(arms, desc="arms", unit="arm"):
                 await make_arm(database, arm, items, seed)
                 await simulate(database, arm.name, labelers=labelers, spammers=0.1, seed=seed, home=Path(folder))
-                results[arm.name] = await measure(database, arm, Path(folder))
+                if with_oracle:
+                    oracle(*await load(database, arm, Path(folder)))
+                else:
+                    results[arm.name] = await measure(database, arm, Path(folder))
         finally:
             await database.dispose()
     return results
@@ -185,6 +313,11 @@ def report(results: dict[str, dict]) -> None:
           f"{'yes' if not worse else 'NO: ' + ', '.join(worse)}")
     print("\n  adaptive - fixed-9 over the same items, 95% interval from resampling items (an interval wholly below 0 "
           "is worse beyond sampling noise):")
+    report_pairs(adaptive, strongest)
+
+
+def report_pairs(adaptive: dict, strongest: dict) -> None:
+    """`adaptive` minus `strongest` per item (overall and per region) with the paired interval, one line each."""
     pairs = [("mean tau", adaptive["per_item"]["tau"], strongest["per_item"]["tau"]),
              ("top right", adaptive["per_item"]["top"], strongest["per_item"]["top"])]
     pairs += [(f"{region} tau", v["per_item"], strongest["regions"][region]["per_item"])
@@ -200,11 +333,16 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=120)
     parser.add_argument("--labelers", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--oracle", action="store_true",
+                        help="run fixed-9 only and print how much its own rankings could have been cut (see oracle)")
     args = parser.parse_args()
     print(f"{args.items} items, k={K}, regions {', '.join(REGIONS)}, {args.labelers} simulated labelers (10% "
           f"spammers), seed {args.seed}; adaptive: 3..9 votes, stop when P(one more ranking changes the top) < 0.05 "
           "and every region is heard")
-    report(asyncio.run(run(args.items, args.labelers, args.seed)))
+    if args.oracle:
+        asyncio.run(run(args.items, args.labelers, args.seed, with_oracle=True))
+    else:
+        report(asyncio.run(run(args.items, args.labelers, args.seed)))
 
 
 if __name__ == "__main__":
