@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import itertools
 import json
 import os
@@ -611,6 +612,21 @@ async def discord_labelers(database: Database, emulator: DiscordEmulator, n: int
 
 
 # ---- driving -------------------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def quiet_collector() -> Any:
+    """No garbage collection in this process while a mode is measured. The generator and the emulators keep every
+    card version they saw, so a full collection here grew to 200-860 ms late in a run, and every click in flight
+    was timed through it: the slow human-pace clicks came in bursts at exactly those pauses. Collected before and
+    after instead, outside the measurement."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
+
+
 async def drive(labelers_: list[Any], click: Callable[..., Any], seconds: float, think: float, label: str,
                 *, bare: bool = False, halfway: Callable[[], Any] | None = None) -> Tally:
     """Every labeler clicks until `seconds` are up (its last click finishes); `halfway` runs in the middle."""
@@ -635,7 +651,7 @@ async def drive(labelers_: list[Any], click: Callable[..., Any], seconds: float,
                 await halfway()
 
     with tqdm(total=seconds, desc=label, unit="s", file=sys.stderr, leave=False,
-              bar_format="{desc}: {bar} {n:.0f}/{total:.0f} s {postfix}") as bar:
+              bar_format="{desc}: {bar} {n:.0f}/{total:.0f} s {postfix}") as bar, quiet_collector():
         ticking = asyncio.get_running_loop().create_task(ticker(bar))
         try:
             await asyncio.gather(*(one(who) for who in labelers_))

@@ -33,7 +33,7 @@ INTENTS = discord.Intents(guilds=True)
 
 class CrowdrankClient(discord.Client):
     def __init__(self, database: Database) -> None:
-        super().__init__(intents=INTENTS, allowed_mentions=discord.AllowedMentions.none())
+        super().__init__(intents=INTENTS, allowed_mentions=discord.AllowedMentions.none(), max_messages=None)
         self.database = database
         self.tree = app_commands.CommandTree(self)
         self.reach = Reach()
