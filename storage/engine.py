@@ -28,7 +28,8 @@ __all__ = ["make_async_engine", "make_sync_engine", "session_factory", "normaliz
 
 
 def normalize_url(url: str, *, asynchronous: bool) -> str:
-    """Pick the driver for a plain URL: aiosqlite / pysqlite for SQLite, psycopg 3 for PostgreSQL."""
+    """Pick the driver for a plain URL: for SQLite, SQLAlchemy's aiosqlite dialect (run over
+    `storage.inline_sqlite`, not the aiosqlite package) or pysqlite; psycopg 3 for PostgreSQL."""
     try:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy raises ArgumentError with a long message
