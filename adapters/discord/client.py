@@ -33,6 +33,8 @@ INTENTS = discord.Intents(guilds=True)
 
 class CrowdrankClient(discord.Client):
     def __init__(self, database: Database) -> None:
+        # No message cache: where each card is lives in the database (cards are edited through partial messages),
+        # so discord.py's 1,000 parsed messages and their components were only more for each full collection.
         super().__init__(intents=INTENTS, allowed_mentions=discord.AllowedMentions.none(), max_messages=None)
         self.database = database
         self.tree = app_commands.CommandTree(self)
