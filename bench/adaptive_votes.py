@@ -25,7 +25,7 @@ once. Printed, each as rankings spent and saving against all 9:
   3. each region stopping on its own: per item and region the fewest of that region's rankings, in its own arrival
      order, after which its order stays at its full value; summed over regions. An upper bound on the saving of
      any rule that keeps every region's order: it needs steering which region ranks an item next;
-  4. the current rule replayed: the first prefix n >= 3 at which `bot.settledness.settledness` says settled, and
+  4. the current rule replayed: the first prefix n >= 3 at which `bot.settledness.stop_decision` says stop, and
      its accuracy minus fixed-9's on the same rankings with the paired interval (the crowd's sampling noise cancels:
      identical rankings, only the stop differs).
 """
@@ -53,7 +53,7 @@ from bot.consensus.metrics import rowwise_tau_b  # noqa: E402
 from bot.consensus.truth import Truth, read_truth, truth_path  # noqa: E402
 from bot.database import Database  # noqa: E402
 from bot.prompt_files import CompletionRecord, PromptRecord  # noqa: E402
-from bot.settledness import settledness  # noqa: E402
+from bot.settledness import stop_decision  # noqa: E402
 from bot.simulator import simulate  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
@@ -193,17 +193,17 @@ def first_stable(same: np.ndarray) -> np.ndarray:
 
 def replay(rs: RankingSet, place: np.ndarray, arm: Arm) -> np.ndarray:
     """Per item the rankings the adaptive arm's stop rule keeps of these, walked in arrival order: the first n >=
-    MIN at which `settledness` (called as bot.adaptive_votes.update_item calls it) says settled, else all."""
-    rule, threshold = CampaignSpec.stop_rule, CampaignSpec.stop_threshold  # the arms' campaigns take the defaults
-    share = -(-arm.votes // len(REGIONS))  # a region's share of MAX, rounded up
+    MIN at which `stop_decision` (the submit path's own rule) says stop, else all."""
     names = np.array([None, *rs.region_names], dtype=object)[rs.region + 1]
     kept = rs.votes_per_item()
     for i in range(rs.n_items):
         rows = np.flatnonzero(rs.item == i)
         rows = rows[np.argsort(place[rows])]
         for n in range(arm.votes_min or 1, len(rows)):
-            state = settledness(rs.k - rs.ranks[rows[:n]], list(names[rows[:n]]), rule, REGIONS, share)
-            if state.change_p < threshold and state.waiting_region is None:
+            _, stops = stop_decision(rs.k - rs.ranks[rows[:n]], list(names[rows[:n]]), n, campaign_regions=REGIONS,
+                                     votes=arm.votes, votes_min=arm.votes_min, rule=CampaignSpec.stop_rule,
+                                     threshold=CampaignSpec.stop_threshold)  # the arms' campaigns take the defaults
+            if stops:
                 kept[i] = n
                 break
     return kept

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import InputError
-from bot.settledness import STOP_RULES, points, settledness
+from bot.settledness import STOP_RULES, points, stop_decision
 from storage.models import Campaign, Completion, Item, Ranking
 
 VOTES_PATTERN = re.compile(r"^\s*(\d+)\s*(?:\.\.\s*(\d+)\s*)?$")
@@ -54,11 +54,10 @@ async def update_item(session: AsyncSession, campaign: Campaign, item_id: int, s
                                          .where(Item.id == item_id).order_by(col(Completion.position)))).all()
     slot_of = {cid: slot for slot, cid in enumerate(completion_ids)}
     scores = np.array([points(best, ties, slot_of) for best, ties, _ in rows]).reshape(len(rows), len(slot_of))
-    regions = list(campaign.regions)
-    share = -(-campaign.votes // max(len(regions), 1))  # a region's share of MAX, rounded up
-    state = settledness(scores, [region for _, _, region in rows], campaign.stop_rule, regions, share)
-    settle = (submitted >= (campaign.votes_min or 0) and state.change_p < campaign.stop_threshold
-              and state.waiting_region is None)
+    state, settle = stop_decision(scores, [region for _, _, region in rows], submitted,
+                                  campaign_regions=list(campaign.regions), votes=campaign.votes,
+                                  votes_min=campaign.votes_min, rule=campaign.stop_rule,
+                                  threshold=campaign.stop_threshold)
     values: dict[str, Any] = {"change_p": state.change_p, "contested": state.contested,
                               "waiting_region": state.waiting_region}
     if settle:

@@ -36,7 +36,8 @@ MAX_ENUMERATED_K = 6  # 720 orders; above that a fixed sample of them stands for
 UNIFORM_SAMPLE = 720
 AGREE_TAU = 0.5  # Kendall tau at which two orders agree (k = 4: at most one of the six pairs the other way)
 
-__all__ = ["STOP_RULES", "Settledness", "change_probability", "points", "region_not_heard", "settledness"]
+__all__ = ["STOP_RULES", "Settledness", "change_probability", "points", "region_not_heard", "settledness",
+           "stop_decision"]
 
 
 @dataclass(frozen=True)
@@ -144,3 +145,15 @@ def settledness(rankings: np.ndarray, regions: Sequence[str | None], rule: str =
     it still waits to hear from (`share`: the rankings after which a region counts as heard regardless)."""
     return Settledness(change_probability(rankings, rule), _contested(rankings, regions),
                        region_not_heard(rankings, regions, campaign_regions or (), share))
+
+
+def stop_decision(rankings: np.ndarray, regions: Sequence[str | None], submitted: int, *,
+                  campaign_regions: Sequence[str], votes: int, votes_min: int | None, rule: str,
+                  threshold: float) -> tuple[Settledness, bool]:
+    """The item's settledness and whether it stops now: it has its minimum, the stop rule holds and every region
+    of the campaign has been heard (a region counts as heard after its share of MAX, rounded up). One place for
+    the rule, so the submit path and `bench/adaptive_votes.py --oracle`'s replay cannot drift apart."""
+    share = -(-votes // max(len(campaign_regions), 1))
+    state = settledness(rankings, regions, rule, campaign_regions, share)
+    stops = submitted >= (votes_min or 0) and state.change_p < threshold and state.waiting_region is None
+    return state, stops

@@ -23,7 +23,7 @@ from bot.cli import app
 from bot.consensus.report import write_report
 from bot.database import Database
 from bot.errors import InputError
-from bot.settledness import change_probability, points, region_not_heard, settledness
+from bot.settledness import change_probability, points, region_not_heard, settledness, stop_decision
 from storage.models import Assignment, Item, Ranking
 from tests.engine_helpers import make_campaign, ready_labeler
 
@@ -74,6 +74,18 @@ def test_a_region_is_heard_once_its_own_order_is_settled() -> None:
     assert region_not_heard(borda(agree, agree, reversed_), no_region, three[:2], 3) == "Africa"  # others cancel out
     assert region_not_heard(borda(agree, reversed_), ["Africa", "Asia"], ["Africa", "Asia"], 3) == "Africa"
     assert settledness(borda(agree, agree, two_swaps), three, "top", three, 3).waiting_region == "Europe"
+
+
+def test_an_item_stops_with_its_minimum_a_settled_order_and_every_region_heard() -> None:
+    agree, two_swaps, three = [10, 11, 12, 13], [11, 10, 13, 12], ["Africa", "Asia", "Europe"]
+    rule = {"campaign_regions": three, "votes": 9, "votes_min": 3, "rule": "top", "threshold": 0.05}
+    assert stop_decision(borda(agree, agree, agree), three, 3, **rule)[1]
+    assert not stop_decision(borda(agree, agree, agree), three, 2, **rule)[1]  # short of its minimum
+    state, stops = stop_decision(borda(agree, agree, two_swaps), three, 3, **rule)
+    assert not stops and state.waiting_region == "Europe"  # Europe contradicts the others: heard once more
+    split = borda(agree, agree, agree, [13, 12, 11, 10], [13, 12, 11, 10], [13, 12, 11, 10])
+    state, stops = stop_decision(split, three * 2, 6, **{**rule, "votes": 6})  # share 2: every region heard
+    assert state.waiting_region is None and not stops  # but a tie on the top choice never stops
 
 
 def test_parse_votes() -> None:
