@@ -9,6 +9,7 @@ from pathlib import Path
 import discord
 
 from adapters.discord.render import draw
+from adapters.discord.send import Reach
 from bot.chat.announcer import LabelerAddress
 from bot.chat.views import Notice
 
@@ -20,8 +21,8 @@ MAX_FILES = 10  # attachments per message
 class DiscordAnnouncer:
     platform = "discord"
 
-    def __init__(self, client: discord.Client) -> None:
-        self.client = client
+    def __init__(self, client: discord.Client, reach: Reach) -> None:
+        self.client, self.reach = client, reach
 
     async def announce(self, channel: str, notice: Notice, files: Sequence[Path] = ()) -> None:
         target = self.client.get_partial_messageable(int(channel))
@@ -33,6 +34,6 @@ class DiscordAnnouncer:
                               files=[discord.File(path) for path in batch])
 
     async def direct(self, labeler: LabelerAddress, notice: Notice) -> None:
-        dm = await self.client.create_dm(discord.Object(int(labeler.user_id)))
+        dm = await self.reach.dm(discord.Object(int(labeler.user_id)))
         (draft,) = draw(notice)
         await dm.send(**{k: v for k, v in draft.fields().items() if v is not None})

@@ -38,8 +38,8 @@ class CrowdrankClient(discord.Client):
         super().__init__(intents=INTENTS, allowed_mentions=discord.AllowedMentions.none(), max_messages=None)
         self.database = database
         self.tree = app_commands.CommandTree(self)
-        self.reach = Reach()
-        self.announcer = DiscordAnnouncer(self)
+        self.reach = Reach(self)
+        self.announcer = DiscordAnnouncer(self, self.reach)
         self.conversation: Conversation | None = None  # set by `serve.build_client`, which needs the client first
         Guard(self, self.unreadable).install()
 

@@ -1,11 +1,17 @@
 """How a message reaches one person on Discord: their DM, or — when their DMs are closed (403, code 50007) —
 a private thread in the channel they used (only they and the bot see it). Every send passes
 `AllowedMentions.none()`, so nothing the bot posts can ping anyone, whatever the text contains.
+
+Each person's DM channel id is remembered here. discord.py caches only 128 DM channels, first in first out, so
+with more labelers than that almost every card opened the DM again (`POST /users/@me/channels`). That route has
+no major parameter: discord.py runs its requests one at a time for all users (and Discord rate-limits it), so one
+slow answer there held up every next card behind it — the bursts of slow Submit→next card in `bench/load.py`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from typing import Any, Literal
 
 import discord
@@ -14,16 +20,30 @@ __all__ = ["Reach", "DMS_CLOSED"]
 
 DMS_CLOSED = 50007
 ARCHIVE_MINUTES: Literal[1440] = 1440  # a private thread archives after a day without messages
+DM_CHANNELS_KEPT = 100_000  # user id → DM channel id pairs remembered (two ints each), least recently used dropped
 
 log = logging.getLogger("crowdrank.discord")
 
 
 class Reach:
-    """Remembers, per user, the private thread that stands in for their closed DM (in memory: after a restart the
-    DM is tried first again, and a press inside the thread reuses that thread)."""
+    """Remembers, per user, their DM channel and the private thread that stands in for a closed DM (in memory:
+    after a restart the DM is opened and tried first again, and a press inside the thread reuses that thread)."""
 
-    def __init__(self) -> None:
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
         self.threads: dict[int, discord.abc.Messageable] = {}
+        self._dms: OrderedDict[int, int] = OrderedDict()  # user id → DM channel id, most recently used last
+
+    async def dm(self, user: discord.abc.Snowflake) -> discord.abc.Messageable:
+        """The user's DM channel, opened over REST only the first time."""
+        channel_id = self._dms.get(user.id)
+        if channel_id is None:
+            channel_id = (await self.client.create_dm(user)).id
+        self._dms[user.id] = channel_id
+        self._dms.move_to_end(user.id)
+        if len(self._dms) > DM_CHANNELS_KEPT:
+            self._dms.popitem(last=False)
+        return self.client.get_partial_messageable(channel_id, type=discord.ChannelType.private)
 
     async def send(self, user: discord.User | discord.Member, here: Any,
                    **message: Any) -> tuple[discord.Message, bool]:
@@ -35,7 +55,7 @@ class Reach:
         if thread is not None:
             return await thread.send(**message), False
         try:
-            return await user.send(**message), False
+            return await (await self.dm(user)).send(**message), False
         except discord.Forbidden as exc:
             if exc.code != DMS_CLOSED:
                 raise
