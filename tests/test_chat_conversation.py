@@ -4,6 +4,8 @@ meets in chat, whichever platform they are on."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from bot.chat.conversation import MAX_LATE, Conversation
 from bot.chat.people import Details, Managers, Who
 from bot.chat.views import CardView, Limits, Notice, Reply, StepView
 from bot.database import Database
+from bot.errors import Busy
 from bot.prompt_files import CompletionRecord, PromptRecord
 from storage.models import Delivery, Labeler, Ranking
 
@@ -294,3 +297,45 @@ async def test_a_delivery_sent_again_joins_its_running_write_and_a_backlog_is_re
     gate.set()
     while conversation._late:
         await asyncio.sleep(0.01)
+
+
+def busy_for(database: Database, times: int) -> list[int]:
+    """Make the database's next `times` sessions fail as an exhausted pool does; returns the count of tries."""
+    real, tries = database.session, [0]
+
+    @contextlib.asynccontextmanager
+    async def session() -> AsyncIterator[Any]:
+        tries[0] += 1
+        if tries[0] <= times:
+            raise Busy("no connection came free")
+        async with real() as inner:
+            yield inner
+
+    database.session = session  # type: ignore[method-assign]
+    return tries
+
+
+async def test_where_a_card_went_is_remembered_once_the_busy_pool_frees_a_connection(database: Database) -> None:
+    """The card is out and the platform was answered: a busy pool is waited out, not turned into an error."""
+    conversation = await setup(database)
+    ana = person("UANA")
+    card = await onboard(conversation, ana)
+    conversation.dealer.dealing(card.card_id)
+    tries = busy_for(database, 2)
+    await conversation.card_posted(ana, card.card_id, "DUANA/200.1")
+    assert tries[0] == 3 and not conversation.dealer.in_flight(card.card_id)
+    replies = await conversation.command(ana, ["rank", "heat"])
+    assert replies[0].intent == "update" and replies[0].message_ref == "DUANA/200.1"
+
+
+async def test_a_card_whose_place_cannot_be_stored_is_still_no_error(database: Database,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    conversation = await setup(database)
+    ana = person("UANA")
+    card = await onboard(conversation, ana)
+    monkeypatch.setattr("bot.chat.conversation.CARD_POSTED_PATIENCE", 0.3)
+    conversation.dealer.dealing(card.card_id)
+    busy_for(database, 10**6)
+    await conversation.card_posted(ana, card.card_id, "DUANA/300.1")  # returns: nothing raised
+    assert "is not remembered" in caplog.text and not conversation.dealer.in_flight(card.card_id)

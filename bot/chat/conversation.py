@@ -44,7 +44,7 @@ from bot.chat.views import (
     SkipForm,
 )
 from bot.database import Database
-from bot.errors import CrowdrankError, Duplicate, InputError, NotAllowed, NotFound, NotJoined, StateError
+from bot.errors import Busy, CrowdrankError, Duplicate, InputError, NotAllowed, NotFound, NotJoined, StateError
 from bot.plain_text import DELIVERY, check_name, check_text
 from bot.ranking_session import MAX_SKIP_REASON
 
@@ -55,6 +55,8 @@ Late = Callable[[list[Reply]], Awaitable[None]]
 MAX_COMMAND_CHARS = 2000
 SEEN_LIMIT = 10_000
 WRITE_DEADLINE = 2.0  # seconds: the write must be stored before the platform's 3 s answer, with room to answer
+CARD_POSTED_PATIENCE = 10.0  # seconds `card_posted` waits for a connection (the platform was answered already)
+CARD_POSTED_RETRY = 0.1  # seconds between two tries (each already waited the pool's timeout)
 MAX_LATE = 64  # writes past their deadline in one process; beyond, new presses are refused before the database
 LABELER_COMMANDS = ("join", "rank", "forget", "help")
 MANAGER_COMMANDS = ("status", "invite", "pause", "resume", "retrain", "report", "guidelines")
@@ -233,12 +235,27 @@ class Conversation:
             return messages.home(live)
 
     async def card_posted(self, who: Who, card_id: int, message_ref: str) -> None:
-        """Remember where a card's message is: later updates go there, whatever a payload says."""
+        """Remember where a card's message is: later updates go there, whatever a payload says.
+
+        The platform was answered before the card went out, so a busy pool is waited out (up to
+        CARD_POSTED_PATIENCE) instead of refused: the person has their card either way, and saying "something went
+        wrong" under it would be false. A place never remembered costs little: the card's presses carry their own
+        message, and asking for the card again posts it anew."""
+        give_up = asyncio.get_running_loop().time() + CARD_POSTED_PATIENCE
         try:
-            labeler = await self._known(who)
-            if labeler is not None:
-                async with self.database.session() as session:
-                    await ranking_session.remember_message(session, card_id, labeler, message_ref)
+            while True:
+                try:
+                    labeler = await self._known(who)
+                    if labeler is not None:
+                        async with self.database.session() as session:
+                            await ranking_session.remember_message(session, card_id, labeler, message_ref)
+                    return
+                except Busy:
+                    if asyncio.get_running_loop().time() >= give_up:
+                        log.warning("card %s: still no database connection after %.0f s; where its message went "
+                                    "(%s) is not remembered", card_id, CARD_POSTED_PATIENCE, message_ref)
+                        return
+                    await asyncio.sleep(CARD_POSTED_RETRY)
         finally:
             self.dealer.posted(card_id)
 
