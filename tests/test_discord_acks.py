@@ -123,3 +123,35 @@ async def test_a_write_held_past_the_deadline_says_press_again_in_time_and_is_ke
             break
         await asyncio.sleep(0.1)
     assert order_of(card) == "B" and stored(rig.db_url, late)
+
+
+async def test_a_write_landing_while_its_press_again_is_on_the_way_still_redraws_the_card(rig: Rig) -> None:
+    """The late write's replies wait for the "press again" response to be done, then edit the card over REST;
+    answering the interaction a second time would be refused (40060) and the card would never change."""
+    cara = rig.emulator.add_member("Cara")
+    card = await rig.onboard(cara)
+    versions = len(card.history)
+    custom_id = next(c for c in card.enabled_ids() if re.match(r"rank:\d+:1$", c))
+    hold = contextlib.ExitStack()
+    hold.enter_context(writes_held(rig.db_url))
+
+    async def press_again_held_in_flight(interaction: Interaction) -> None:
+        if interaction.response == 4:  # let the write land before the bot hears that its answer arrived
+            hold.close()
+            for _ in range(100):
+                if stored(rig.db_url, interaction):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # time for the late replies to be carried out
+
+    rig.emulator.on_answer = press_again_held_in_flight
+    try:
+        late = await rig.emulator.answered(await rig.emulator.click(cara, card, custom_id))
+    finally:
+        hold.close()
+    assert late.response == 4 and "press again" in rig.emulator.messages[late.original_id or 0].content
+    for _ in range(100):
+        if len(card.history) > versions:
+            break
+        await asyncio.sleep(0.1)
+    assert order_of(card) == "B" and not late.errors

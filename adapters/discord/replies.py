@@ -63,6 +63,9 @@ class _Answering:
     on_message: bool = False  # the response concerns the pressed message (types 6 and 7): @original is the card
     thinking: bool = False  # a deferred command: the first private reply replaces "thinking…"
     said_closed: bool = field(default=False)
+    # One batch of replies at a time: a write that lands while its "press again" is still on its way to Discord
+    # would otherwise see no response yet and answer the interaction a second time (40060).
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def done(self) -> bool:
@@ -79,13 +82,14 @@ class _Answering:
             self.thinking = True
 
     async def carry_out(self, replies: Sequence[Reply]) -> None:
-        first = next((reply for reply in replies if reply.intent == "private" or self._pressed(reply)), None)
-        if first is None:
-            await self.defer()  # acknowledged; what follows is posted elsewhere
-        for reply in ([first] if first else []) + [reply for reply in replies if reply is not first]:
-            await self._one(reply)
-        if self.thinking:  # a deferred command that had nothing private to say
-            await self.interaction.delete_original_response()
+        async with self.turn:
+            first = next((reply for reply in replies if reply.intent == "private" or self._pressed(reply)), None)
+            if first is None:
+                await self.defer()  # acknowledged; what follows is posted elsewhere
+            for reply in ([first] if first else []) + [reply for reply in replies if reply is not first]:
+                await self._one(reply)
+            if self.thinking:  # a deferred command that had nothing private to say
+                await self.interaction.delete_original_response()
 
     def _pressed(self, reply: Reply) -> bool:
         message = self.interaction.message
