@@ -4,8 +4,9 @@ a private thread in the channel they used (only they and the bot see it). Every 
 
 Each person's DM channel id is remembered here. discord.py caches only 128 DM channels, first in first out, so
 with more labelers than that almost every card opened the DM again (`POST /users/@me/channels`). That route has
-no major parameter: discord.py runs its requests one at a time for all users (and Discord rate-limits it), so one
-slow answer there held up every next card behind it — the bursts of slow Submit→next card in `bench/load.py`.
+no major parameter, so every user's request waits in one discord.py rate-limit bucket (one at a time until
+Discord's headers allow more; Discord limits the route too): one slow answer there held up every next card
+behind it — the bursts of slow Submit→next card in `bench/load.py`.
 """
 
 from __future__ import annotations
