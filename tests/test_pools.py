@@ -75,6 +75,7 @@ async def test_with_every_connection_held_a_press_answers_busy_in_time_and_store
             fresh_process = await fresh(database).press_in_time(ana, f"rank:{card.card_id}:0", delivery="busy-2")
         assert "crowdrank is busy right now; try again in a moment" in texts(replies)
         assert replies[0].intent == "private" and POOL_TIMEOUT * 0.9 <= took < 2.0
+        assert conversation.unconfirmed(replies)  # not answered as stored: Slack gets 503, as for "press again"
         assert "busy right now" in texts(fresh_process)  # no labeler or card cached: its first lookup waits
         assert await row_counts(database) == before
         after = await conversation.press_in_time(ana, f"rank:{card.card_id}:0", delivery="busy-3")

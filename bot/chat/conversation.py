@@ -278,7 +278,11 @@ class Conversation:
         return any(isinstance(reply.view, Notice) and reply.view.kind == "unconfirmed" for reply in replies)
 
     def refusal(self, error: CrowdrankError) -> Reply:
-        return private(Notice(error_text(error), kind="refusal"))
+        """A refusal said privately. `Busy` (no database connection came free) is a change not stored, worth
+        repeating: it is `unconfirmed`, like "press again", so no platform is answered as if it were stored (on
+        Slack a 200 sent before the refusal's own message would look like a stored click if the process died in
+        between)."""
+        return private(Notice(error_text(error), kind="unconfirmed" if isinstance(error, Busy) else "refusal"))
 
     def failure(self, who: Who | None = None) -> Reply:
         """What a person reads when something broke on our side (the adapter logs the error itself)."""
