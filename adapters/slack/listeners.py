@@ -121,9 +121,10 @@ def register(app: AsyncApp, conversation: Conversation) -> Deliveries:
 
     async def answer(ack: AsyncAck, client: AsyncWebClient, person: Who, origin: Origin,
                      write: Callable[[Late], Awaitable[list[Any]]]) -> BoltResponse | None:
-        """Store, then answer Slack, then deliver the replies. A write that missed its deadline is answered 503,
-        never 200 (a 200 promises a stored click, even if this process dies next); the person reads "press
-        again", and the replies of the write are delivered if it lands."""
+        """Store, then answer Slack, then deliver the replies. A write that missed its deadline, or found no free
+        database connection, is answered 503, never 200 (a 200 promises a stored click, even if this process dies
+        next); the person reads "press again" or "busy", and the replies of a late write are delivered if it
+        lands."""
 
         async def late(replies: list[Any]) -> None:
             await send(client, person, origin, replies)
