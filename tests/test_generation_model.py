@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 import bot.demo as demo_data
 from bot.cli import app
+from bot.errors import ModelError
 from bot.settings import get_settings
 from storage.engine import make_sync_engine
 from trainer import instruct_model
@@ -173,3 +174,22 @@ def test_the_default_demo_imports_the_bundled_completions_and_loads_no_model(
     card = json.loads((home / "reward_models" / "rm-0001" / "metrics.json").read_text())
     assert card["settings"]["identity_pooler"] is True and card["settings"]["foreign_negatives"] == 2
     assert card["metrics"]["pairs_seen"] == 3 * (6 + 4 * 2)  # three training prompts, each with two foreign answers
+
+
+def test_a_weight_left_unloaded_is_a_clear_error_and_loads_run_in_order(cached: InstructModel) -> None:
+    """transformers 5 leaves a weight whose threaded load failed on the meta device; the load says so instead of
+    handing back a model that cannot be saved or run. Loads are sequential (set on importing `trainer`)."""
+    import os
+
+    import torch
+
+    assert os.environ.get("HF_DEACTIVATE_ASYNC_LOAD") == "1"
+    model = cached.model
+    real = model.model.norm.weight
+    try:
+        model.model.norm.weight = torch.nn.Parameter(torch.empty(real.shape, device="meta"))
+        with pytest.raises(ModelError, match=r"left 1 weight\(s\) unloaded \(model\.norm\.weight\)"):
+            instruct_model._loaded(model, cached.folder)
+    finally:
+        model.model.norm.weight = real
+    assert instruct_model._loaded(model, cached.folder) is model

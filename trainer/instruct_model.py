@@ -120,7 +120,15 @@ def _load_folder(folder: Path) -> tuple[Any, Any]:
         model = transformers.AutoModelForCausalLM.from_pretrained(folder, local_files_only=True)
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(f"cannot load model folder {folder}: {_first_line(exc)}") from exc
-    return model, tokenizer
+    return _loaded(model, folder), tokenizer
+
+
+def _loaded(model: Any, source: Path) -> Any:
+    """The model, unless a weight was left unloaded (on the meta device): a clear error then, not a broken cache."""
+    unloaded = [name for name, tensor in model.state_dict().items() if tensor.is_meta]
+    if unloaded:
+        raise ModelError(f"loading {source} left {len(unloaded)} weight(s) unloaded ({', '.join(unloaded[:3])})")
+    return model
 
 
 def _load_gguf(gguf: Path) -> tuple[Any, Any]:
@@ -132,7 +140,7 @@ def _load_gguf(gguf: Path) -> tuple[Any, Any]:
                                                                   local_files_only=True)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise ModelError(f"cannot load GGUF file {gguf}: {_first_line(exc)}") from exc
-    return model, tokenizer
+    return _loaded(model, gguf), tokenizer
 
 
 def _save_atomically(model: Any, tokenizer: Any, source: Path, folder: Path) -> None:
