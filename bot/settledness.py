@@ -9,7 +9,7 @@ item's own rankings with weight n / (n + PRIOR), or a uniformly random order wit
 mean-position vectors anti-correlate.
 
 Regions heard: an item settles only when each region of the campaign has its own estimate of the item's order
-settled, because the report estimates each region's order from that region's rankings alone. A region is heard
+settled, because only a region's own rankings show where its taste departs from the others'. A region is heard
 when it has ranked the item and either its sub-consensus (the Borda order of its own rankings) agrees with the
 consensus of the other regions (each counted once), or its own rankings agree with one another, or it has its
 share of MAX (MAX / regions, rounded up). "Agree" is Kendall tau >= AGREE_TAU over the whole order, whatever the

@@ -157,7 +157,9 @@ async def test_settled_items_stop_at_the_minimum(database: Database, tmp_path: P
     page = await write_report(database, "camp", tmp_path / "report", n_boot=20, home=tmp_path)
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     assert summary["adaptive_votes"]["items_stopped_early"] == 5
+    assert summary["region_matrix_between_from_first"] == 3  # MIN: the rankings every item takes
     assert "5 items stopped early with 15 rankings" in page.read_text()
+    assert "Agreement within a region rests on items with two rankings or more" in page.read_text()
 
 
 async def test_an_item_stops_only_once_a_disagreeing_region_has_been_heard_twice(database: Database) -> None:

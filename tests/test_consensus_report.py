@@ -63,6 +63,9 @@ async def test_report_end_to_end(database: Database, tmp_path: Path) -> None:
     assert summary["regions"]["North"]["rankings"] == 0 and summary["regions"]["North"]["pairwise_agreement"] is None
     west_east = summary["region_matrix"]["West"]["East"]
     assert west_east < summary["regions"]["East"]["pairwise_agreement"]  # East disagrees on the planted items
+    assert all(0 <= summary["regions"][region]["borrowing_weight"] <= 1 for region in ("West", "East"))
+    with (out / "regions.csv").open() as handle:
+        assert {row["region"]: row["borrowing_weight"] for row in csv.DictReader(handle)}["West"] != ""
 
     truth = summary["truth"]
     assert truth["spammers"]["precision"] == 1.0 and truth["spammers"]["recall"] == 1.0
@@ -81,6 +84,7 @@ async def test_report_end_to_end(database: Database, tmp_path: Path) -> None:
 
     html = page.read_text()
     assert html.count("data:image/png;base64,") >= 3
+    assert "weight borrowed" in html and "pooled" in html
     assert "http://" not in html and "https://" not in html and "<script" not in html
     assert "&lt;script&gt;x&lt;/script&gt;" in html and "Prompt &lt;b&gt;0&lt;/b&gt; &amp; friends" in html
 
@@ -95,6 +99,8 @@ async def test_report_end_to_end(database: Database, tmp_path: Path) -> None:
         assert counts[("all", method)] == len(planted.item_ids)
         assert counts[("West", method)] == counts[("East", method)] == len(planted.item_ids)
         assert ("North", method) not in counts
+    assert counts[("West", "bradley_terry_pooled")] == counts[("East", "bradley_terry_pooled")] == len(planted.item_ids)
+    assert ("all", "bradley_terry_pooled") not in counts and ("North", "bradley_terry_pooled") not in counts
     assert one.best_first == planted.completion_ids[planted.item_ids[-1]]  # an uncontested item: the true order
     assert set(one.scores) == {str(c) for c in one.best_first} and one.n_rankings == len(planted.labelers)
 
@@ -104,6 +110,9 @@ async def test_report_end_to_end(database: Database, tmp_path: Path) -> None:
     east = export_pairs(database.url, planted.campaign, tmp_path / "east.jsonl", mode="consensus", scope="East",
                         method="ranked_pairs")
     assert east.pairs == len(planted.item_ids) * 6
+    east_pooled = export_pairs(database.url, planted.campaign, tmp_path / "east-pooled.jsonl", mode="consensus",
+                               scope="East", method="bradley_terry_pooled")
+    assert east_pooled.pairs == len(planted.item_ids) * 6
 
     await write_report(database, planted.campaign, out, n_boot=50, home=home)  # a re-run replaces, never adds
     async with database.session() as session:

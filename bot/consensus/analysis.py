@@ -18,7 +18,15 @@ from bot.consensus import metrics
 from bot.consensus.aggregate import METHODS, ConsensusOrders, aggregate, bradley_terry
 from bot.consensus.bootstrap import item_intervals
 from bot.consensus.data import RankingSet
-from bot.consensus.regions import ContestScores, RegionMatrix, consensus_tau, contest_scores, region_matrix
+from bot.consensus.regions import (
+    POOLED,
+    ContestScores,
+    RegionMatrix,
+    consensus_tau,
+    contest_scores,
+    pooled_region_consensus,
+    region_matrix,
+)
 from bot.consensus.truth import Truth
 
 __all__ = ["Analysis", "analyze", "clean"]
@@ -127,11 +135,13 @@ def _truth_report(truth: Truth, rankings: RankingSet, consensus: dict[tuple[str,
                             "items": int(use.sum())}
     regional = {}
     for region, true_ranks in truth.region_ranks.items():
-        orders = consensus.get((region, "bradley_terry"))
+        orders, pooled = consensus.get((region, "bradley_terry")), consensus.get((region, POOLED))
         use = (~np.isnan(true_ranks).any(axis=1)) & (orders.n > 0) if orders is not None else np.zeros(0, bool)
-        if use.any():
+        if use.any() and pooled is not None:
             tau = metrics.rowwise_tau_b(orders.scores[use], -true_ranks[use])
-            regional[region] = {"mean_tau": float(np.nanmean(tau)), "items": int(use.sum())}
+            pooled_tau = metrics.rowwise_tau_b(pooled.scores[use], -true_ranks[use])
+            regional[region] = {"mean_tau": float(np.nanmean(tau)), "pooled_mean_tau": float(np.nanmean(pooled_tau)),
+                                "items": int(use.sum())}
     kinds = np.array([truth.labeler_kind.get(str(key), "unknown") for key in labelers["key"]])
     spammer = np.isin(kinds, ["random", "in_order"])
     trusted = ~np.isnan(labelers["trust"])
@@ -147,7 +157,7 @@ def _truth_report(truth: Truth, rankings: RankingSet, consensus: dict[tuple[str,
                 if len(hit) and len(miss) else float("nan"))
     return {
         "recovery": recovery,
-        "region_recovery": regional,  # each region's Bradley-Terry consensus against that region's true order
+        "region_recovery": regional,  # each region's consensus (own rankings; pooled) against its true order
         "spammers": {"threshold": threshold, "spammers": int(spammer.sum()), "flagged": int(flagged.sum()),
                      "with_trust": int(trusted.sum()), "true_positives": hits,
                      "precision": hits / flagged.sum() if flagged.any() else float("nan"),
@@ -160,10 +170,12 @@ def _truth_report(truth: Truth, rankings: RankingSet, consensus: dict[tuple[str,
 
 def analyze(rankings: RankingSet, *, trust: np.ndarray | None = None, truth: Truth | None = None,
             n_boot: int = 1000, top_contested: int = 20, trust_threshold: float = TRUST_THRESHOLD,
-            methods: tuple[str, ...] = METHODS, progress: bool = False, seed: int = 0) -> Analysis:
+            methods: tuple[str, ...] = METHODS, progress: bool = False, seed: int = 0,
+            between_from_first: int | None = None) -> Analysis:
     """Everything the report shows. `trust` is per labeler index (NaN = unknown); when any trust is known,
     Bradley-Terry weighted by trust is added as method "bradley_terry_trust" (unknown trust counts as the median
-    of the known ones, so a newcomer is neither ignored nor trusted above the crowd)."""
+    of the known ones, so a newcomer is neither ignored nor trusted above the crowd). `between_from_first`: see
+    `region_matrix` (a campaign with adaptive votes passes its MIN)."""
     steps = _Steps(6 if truth is not None else 5, progress)
     names = rankings.region_names
 
@@ -192,7 +204,7 @@ def analyze(rankings: RankingSet, *, trust: np.ndarray | None = None, truth: Tru
         consensus[("all", "bradley_terry_trust")] = bradley_terry(rankings, weights)
 
     steps.begin("regions")
-    matrix = region_matrix(rankings)
+    matrix = region_matrix(rankings, between_from_first)
     contest = contest_scores(rankings)
     region_w: dict[str, np.ndarray] = {}
     region_summary = {}
@@ -202,12 +214,13 @@ def analyze(rankings: RankingSet, *, trust: np.ndarray | None = None, truth: Tru
         for method in methods:
             consensus[(name, method)] = aggregate(part, method)
         region_w[name] = metrics.kendall_w_per_item(part)
+        consensus[(name, POOLED)], borrowed = pooled_region_consensus(rankings, r)
         own = consensus.get((name, "bradley_terry")) or consensus[(name, methods[0])]
         tau, items = consensus_tau(own, global_bt)
         region_summary[name] = {
             "rankings": int(part.n), "labelers": int(len(np.unique(part.labeler))), "items": items,
             "pairwise_agreement": region_stats[r].value, "pairwise_agreement_ci": _interval(intervals[6 + r]),
-            "tau_with_global": tau}
+            "tau_with_global": tau, "borrowing_weight": borrowed}
     no_region = int((rankings.region < 0).sum())
 
     steps.begin("labelers and time")
@@ -231,6 +244,7 @@ def analyze(rankings: RankingSet, *, trust: np.ndarray | None = None, truth: Tru
                           "chance": 1 / rankings.k, "rankings": int(bias.features[:, 1].sum())},
         "regions": region_summary, "rankings_without_region": no_region,
         "region_matrix": {a: {b: matrix.agreement[i, j] for j, b in enumerate(names)} for i, a in enumerate(names)},
+        "region_matrix_between_from_first": between_from_first,
         "methods": sorted({method for _, method in consensus}), "bootstrap": {"resamples": n_boot, "level": 0.95},
         "ties": "average ranks; a tie agrees only with a tie in pairwise agreement",
     }

@@ -68,12 +68,25 @@ def _regions(s: dict) -> str:
         cells = "".join(f"<td>{_num(s['region_matrix'][name][other])}</td>" for other in names)
         rows.append(f"<tr><td>{_e(name)}</td><td>{r['rankings']}</td><td>{r['labelers']}</td><td>{r['items']}</td>"
                     f"<td>{_num(r['pairwise_agreement'])} {_ci(r['pairwise_agreement_ci'])}</td>"
-                    f"<td>{_num(r['tau_with_global'])}</td>{cells}</tr>")
+                    f"<td>{_num(r['tau_with_global'])}</td><td>{_num(r['borrowing_weight'])}</td>{cells}</tr>")
     return (f"<table><tr><th>region</th><th>rankings</th><th>labelers</th><th>items</th><th>agreement within</th>"
-            f"<th>tau with global consensus</th>{head}</tr>{''.join(rows)}</table>"
+            f"<th>tau with global consensus</th><th>weight borrowed</th>{head}</tr>{''.join(rows)}</table>"
             "<p class=\"note\">The last columns are the region × region agreement matrix (diagonal: within).</p>"
+            f"{_between_note(s['region_matrix_between_from_first'])}"
+            "<p class=\"note\">Weight borrowed: in the region's pooled consensus (<code>bradley_terry_pooled</code> in "
+            "the consensus table), what one ranking from another region counts against 1 for the region's own, "
+            "chosen as the weight that best predicts each of the region's rankings from the rest. 0: the region's "
+            "taste is its own; the region's other orders use its rankings alone.</p>"
             f"<p class=\"note\">Rankings without a region: {s['rankings_without_region']}. A region with few rankings "
             "has a wide interval; n/a means no pair of rankings to compare.</p>")
+
+
+def _between_note(first: int | None) -> str:
+    if first is None:
+        return ""
+    return (f"<p class=\"note\">Between two regions: each item's first {first} rankings only, which adaptive votes "
+            "collect whatever they say; a later ranking exists because the earlier ones disagreed, and counting it "
+            "would understate how far regions agree.</p>")
 
 
 def _contested(analysis: Analysis, texts: dict[int, tuple[str, dict[int, str]]]) -> str:
@@ -112,10 +125,12 @@ def _truth(s: dict) -> str:
         return ""
     rows = "".join(f"<tr><td>{_e(m)}</td><td>{_num(r['mean_tau'])}</td><td>{_num(r['exact_share'])}</td>"
                    f"<td>{r['items']}</td></tr>" for m, r in truth["recovery"].items())
-    regional = "".join(f"<tr><td>{_e(region)}</td><td>{_num(r['mean_tau'])}</td><td>{r['items']}</td></tr>"
+    regional = "".join(f"<tr><td>{_e(region)}</td><td>{_num(r['mean_tau'])}; pooled {_num(r['pooled_mean_tau'])}"
+                       f"</td><td></td><td>{r['items']}</td></tr>"
                        for region, r in truth.get("region_recovery", {}).items())
     if regional:
-        rows += "<tr><th colspan=\"4\">each region's Bradley-Terry consensus against its own true order</th></tr>"
+        rows += ("<tr><th colspan=\"4\">each region's Bradley-Terry consensus against its own true order: from its "
+                 "own rankings; pooled</th></tr>")
         rows += regional
     sp, co = truth["spammers"], truth["contested"]
     return (f"<h2>Simulated crowd: recovery of the hidden truth</h2><table><tr><th>aggregation</th><th>mean tau with "
@@ -135,7 +150,11 @@ def _adaptive(adaptive: dict | None) -> str:
     return (f"<h2>Adaptive votes</h2><p>{adaptive['votes_min']} to {adaptive['votes_max']} rankings per item: "
             f"{adaptive['items_stopped_early']} items stopped early with {adaptive['rankings_of_items_stopped_early']}"
             f" rankings between them, {adaptive['items_at_max']} reached the maximum, "
-            f"{adaptive['items_contested']} are contested between regions.</p><ul>{why}</ul>")
+            f"{adaptive['items_contested']} are contested between regions.</p><ul>{why}</ul>"
+            "<p class=\"note\">Agreement within a region rests on items with two rankings or more from it. Under "
+            "adaptive votes those are the items whose first rankings left them unsettled, the harder ones, so it "
+            "reads lower than the same crowd would show over every item, and than a fixed-votes campaign would "
+            "report.</p>")
 
 
 def render_page(campaign: str, analysis: Analysis, figures: dict[str, str],

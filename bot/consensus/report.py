@@ -85,10 +85,11 @@ def _regions_csv(path: Path, analysis: Analysis) -> None:
         r = s["regions"][name]
         ci = r["pairwise_agreement_ci"]
         rows.append([name, r["rankings"], r["labelers"], r["items"], r["pairwise_agreement"], ci[0], ci[1],
-                     r["tau_with_global"], *[s["region_matrix"][name][other] for other in names]])
+                     r["tau_with_global"], r["borrowing_weight"],
+                     *[s["region_matrix"][name][other] for other in names]])
     clean = [[np.nan if v is None else v for v in row] for row in rows]
     _write_csv(path, ["region", "rankings", "labelers", "items", "pairwise_agreement", "ci_low", "ci_high",
-                      "tau_with_global", *[f"agreement_with_{n}" for n in names]], clean)
+                      "tau_with_global", "borrowing_weight", *[f"agreement_with_{n}" for n in names]], clean)
 
 
 async def _identities(database: Database, keys: list[str]) -> dict[str, tuple[str, str, str | None]]:
@@ -113,7 +114,8 @@ async def write_report(database: Database, campaign_name: str, out_dir: Path | s
         loaded = await load_rankings(session, campaign_name)
     truth = read_truth(truth_path(home or get_settings().home, campaign_name), loaded.rankings)
     analysis = await asyncio.to_thread(analyze, loaded.rankings, trust=loaded.trust, truth=truth, n_boot=n_boot,
-                                       trust_threshold=TRUST_THRESHOLD, progress=progress)
+                                       trust_threshold=TRUST_THRESHOLD, progress=progress,
+                                       between_from_first=loaded.campaign.votes_min)
     kendall_w = {"all": analysis.item_w, **analysis.region_w}
     async with database.session() as session:
         written = await write_consensus(session, loaded.campaign.id or 0, loaded.rankings, analysis.consensus,
