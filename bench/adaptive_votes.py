@@ -1,23 +1,29 @@
 """Benchmark: fixed votes against adaptive votes, on the simulator with its hidden truth, same items, same crowd,
 same seed, same run. For each arm: the rankings it spends, how well the consensus (Bradley-Terry) recovers the
 hidden order (mean Kendall tau, share of items whose top choice is right), and per region how well the region's
-consensus recovers that region's hidden order, beside the report's within-region agreement.
+estimate recovers that region's hidden order: the report's pooled estimate (`pooled_region_consensus`, other
+regions' rankings at the weight they earn) and, beside it, the region's rankings alone.
 
-    .venv/bin/python bench/adaptive_votes.py            # 120 items, k = 4, 3 regions, 30 labelers
-    .venv/bin/python bench/adaptive_votes.py --items 60 # quicker
+    .venv/bin/python bench/adaptive_votes.py                        # seeds 0-3, 120 items each, k = 4, 3 regions
+    .venv/bin/python bench/adaptive_votes.py --seeds 0 --items 60   # quicker
+    .venv/bin/python bench/adaptive_votes.py --agreement-reference  # also each region's agreement against a dense arm
 
 Goal: adaptive votes (3..9) reach the accuracy of fixed votes at the maximum (9) on at least 30% fewer rankings,
-with per-region estimates no worse. Printed: the rankings ratio against every fixed arm and the accuracy
-differences in that arm's standard errors, so a reader also sees where accuracy already saturates; then adaptive
-minus fixed-9 over the same items with a 95% bootstrap interval, because the per-region figures rest on a third of
-the rankings each and move by several hundredths between seeds.
+with per-region estimates no worse. Every arm runs once per seed (another crowd and other prompts each); the goal
+is judged on all seeds' items together, adaptive minus fixed-9 item by item with a 95% bootstrap interval: "no
+worse" means no interval wholly below 0. One seed's per-region figures rest on a third of 120 items' rankings and
+move by several hundredths between seeds; four seeds halve the interval.
 
-    .venv/bin/python bench/adaptive_votes.py --oracle --seed 1   # fixed-9 only, then how much it could have saved
+The agreement reference (`dense`: every labeler ranks every item) shows what the per-region agreement figures of
+the report cost: an adaptive arm can measure agreement within a region only on items that took two rankings or
+more from it, the ones its first rankings left unsettled, so its figure reads lower.
 
-`--oracle` runs only the fixed-9 arm (the other arms do not enter the oracle; fixed-9 is the same campaign with the
-same crowd and seed as in the default run) and takes each item's 9 rankings in the order they arrived (ranking id).
-"Order" is the Bradley-Terry order, the consensus the accuracy figures use, computed per prefix for all items at
-once. Printed, each as rankings spent and saving against all 9:
+    .venv/bin/python bench/adaptive_votes.py --oracle --seeds 1  # fixed-9 only, then how much it could have saved
+
+`--oracle` runs only the fixed-9 arm, once per seed (the other arms do not enter the oracle; fixed-9 is the same
+campaign with the same crowd and seed as in the default run) and takes each item's 9 rankings in the order they
+arrived (ranking id). "Order" is the Bradley-Terry order, the consensus the accuracy figures use, computed per
+prefix for all items at once. Printed, each as rankings spent and saving against all 9:
   1. overall order alone: per item the shortest prefix from which the overall order equals the full-9 order and
      stays equal for every longer prefix;
   2. whole items, every region kept: the same, but the overall order and every region's own order (from that
@@ -36,6 +42,7 @@ import argparse
 import asyncio
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,10 +53,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.campaigns import CampaignSpec, create_campaign  # noqa: E402
 from bot.consensus.aggregate import bradley_terry  # noqa: E402
-from bot.consensus.analysis import analyze  # noqa: E402
 from bot.consensus.campaign_data import load_rankings  # noqa: E402
 from bot.consensus.data import RankingSet  # noqa: E402
 from bot.consensus.metrics import rowwise_tau_b  # noqa: E402
+from bot.consensus.regions import pooled_region_consensus, region_matrix  # noqa: E402
 from bot.consensus.truth import Truth, read_truth, truth_path  # noqa: E402
 from bot.database import Database  # noqa: E402
 from bot.prompt_files import CompletionRecord, PromptRecord  # noqa: E402
@@ -128,30 +135,36 @@ async def load(database: Database, arm: Arm, home: Path) -> tuple[RankingSet, Tr
 
 
 def accuracy(rs: RankingSet, truth: Truth) -> dict:
-    """How well the Bradley-Terry consensus of these rankings recovers the hidden order, overall and per region
-    (each region's consensus from its rankings alone, against that region's hidden order)."""
+    """How well the Bradley-Terry consensus of these rankings recovers the hidden order, overall and per region,
+    each region's against that region's hidden order: its consensus from its own rankings alone ("own"), and the
+    report's pooled one, which counts other regions' rankings at the weight they earn (`pooled_region_consensus`)."""
     consensus = ranks_of(bradley_terry(rs).order)
     tau = rowwise_tau_b(-consensus, -truth.true_ranks)
     top = consensus.argmin(axis=1) == truth.true_ranks.argmin(axis=1)
-    regions = {}
+    regions: dict[str, dict[str, np.ndarray]] = {}
     for r, name in enumerate(rs.region_names):
-        part = rs.subset(rs.region == r)
-        seen = np.bincount(part.item, minlength=rs.n_items) > 0
-        region_tau = rowwise_tau_b(-ranks_of(bradley_terry(part).order)[seen], -truth.region_ranks[name][seen])
-        per_item = np.full(rs.n_items, np.nan)
-        per_item[seen] = region_tau
-        regions[name] = {"tau": float(np.nanmean(region_tau)), "items": int(seen.sum()), "per_item": per_item}
-    return {"rankings": rs.n, "tau": float(np.nanmean(tau)), "tau_se": float(np.nanstd(tau) / np.sqrt(len(tau))),
-            "top": float(top.mean()), "top_se": float(top.std() / np.sqrt(len(top))), "regions": regions,
-            "per_item": {"tau": tau, "top": top.astype(float)}}
+        seen = np.bincount(rs.item[rs.region == r], minlength=rs.n_items) > 0
+        estimates = {"own": bradley_terry(rs.subset(rs.region == r)), "pooled": pooled_region_consensus(rs, r)[0]}
+        regions[name] = {}
+        for label, orders in estimates.items():
+            per_item = np.full(rs.n_items, np.nan)
+            per_item[seen] = rowwise_tau_b(-ranks_of(orders.order)[seen], -truth.region_ranks[name][seen])
+            regions[name][label] = per_item
+    return {"rankings": rs.n, "tau": tau, "top": top.astype(float), "regions": regions}
+
+
+def summary(per_item: np.ndarray) -> tuple[float, float]:
+    """Mean over items and its standard error (items without a value left out)."""
+    values = per_item[~np.isnan(per_item)]
+    return float(values.mean()), float(values.std() / np.sqrt(len(values)))
 
 
 async def measure(database: Database, arm: Arm, home: Path) -> dict:
+    """The arm's accuracy, and the agreement within and between regions as the report computes it (`region_matrix`;
+    an adaptive arm counts only each item's first MIN rankings between regions, as its report does)."""
     rs, truth = await load(database, arm, home)
     result = accuracy(rs, truth)
-    analysis = analyze(rs, n_boot=50)
-    for name, region in result["regions"].items():
-        region["agreement"] = analysis.summary["regions"][name]["pairwise_agreement"]
+    result["agreement"] = region_matrix(rs, arm.votes_min).agreement
     return result
 
 
@@ -248,28 +261,27 @@ def oracle(rs: RankingSet, truth: Truth) -> None:
         overall, every = kept(mask)
         print(f"  {label:<36} {int(n.sum()):>8} {1 - n.sum() / full_n.sum():>7.1%}   {overall.mean():.3f} / "
               f"{every.mean():.3f}")
-    full = accuracy(rs, truth)
+    whole = accuracy(rs, truth)
     replayed = accuracy(rs.subset(bounds[3][2]), truth)
-    for label, r in (("fixed-9, all", full), ("rule replayed", replayed)):
-        regions = "  ".join(f"{region} {v['tau']:.3f}" for region, v in r["regions"].items())
-        print(f"  {label:<15} {r['rankings']:>5} rankings  tau {r['tau']:.3f} ± {r['tau_se']:.3f}  top right "
-              f"{r['top']:.3f} ± {r['top_se']:.3f}  per region tau: {regions}")
+    print_arms({"fixed-9, all": whole, "rule replayed": replayed})
     print("\n  rule replayed - fixed-9 on the same rankings, 95% interval from resampling items:")
-    report_pairs(replayed, full)
+    report_pairs(replayed, whole)
 
 
-async def run(items: int, labelers: int, seed: int, with_oracle: bool = False) -> dict[str, dict]:
-    """Every arm, measured; with `with_oracle` only fixed-9, and the oracle printed instead."""
-    arms = [Arm("fixed-3", 3), Arm("fixed-5", 5), Arm("fixed-7", 7), Arm("fixed-9", 9), Arm("adaptive-3..9", 9, 3)]
-    if with_oracle:
-        arms = [arm for arm in arms if arm.name == "fixed-9"]
+FIXED = [Arm("fixed-3", 3), Arm("fixed-5", 5), Arm("fixed-7", 7), Arm("fixed-9", 9)]
+ADAPTIVE = Arm("adaptive-3..9", 9, 3)
+REFERENCE = "dense"  # the arm in which every labeler ranks every item (10 a region): agreement's reference
+
+
+async def run(items: int, labelers: int, seed: int, arms: list[Arm], with_oracle: bool = False) -> dict[str, dict]:
+    """These arms for one seed, measured; with `with_oracle` the oracle is printed for each instead."""
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         upgrade(url)
         database = Database(url)
         try:
-            for arm in tqdm(arms, desc="arms", unit="arm"):
+            for arm in tqdm(arms, desc=f"seed {seed}", unit="arm", leave=False):
                 await make_arm(database, arm, items, seed)
                 await simulate(database, arm.name, labelers=labelers, spammers=0.1, seed=seed, home=Path(folder))
                 if with_oracle:
@@ -281,68 +293,126 @@ async def run(items: int, labelers: int, seed: int, with_oracle: bool = False) -
     return results
 
 
-def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
+def pool(per_seed: list[dict[str, dict]]) -> dict[str, dict]:
+    """Each arm's results over all seeds as one: rankings summed, per-item arrays joined (a seed's items are
+    other prompts with another crowd), agreement matrices kept per seed."""
+    pooled = {}
+    for name, first in per_seed[0].items():
+        runs = [results[name] for results in per_seed]
+        pooled[name] = {
+            "rankings": sum(r["rankings"] for r in runs),
+            "tau": np.concatenate([r["tau"] for r in runs]), "top": np.concatenate([r["top"] for r in runs]),
+            "regions": {region: {label: np.concatenate([r["regions"][region][label] for r in runs])
+                                 for label in estimates} for region, estimates in first["regions"].items()},
+            "agreement": np.array([r["agreement"] for r in runs])}
+    return pooled
 
 
-def report(results: dict[str, dict]) -> None:
-    print(f"\n  {'arm':<15} {'rankings':>8} {'mean tau':>15} {'top right':>15}   per region: tau with its hidden "
-          f"order / within-region agreement")
+def print_arms(results: dict[str, dict]) -> None:
+    print(f"  {'arm':<15} {'rankings':>8} {'mean tau':>15} {'top right':>15}   per region tau with its hidden order: "
+          "pooled estimate (own rankings alone)")
     for name, r in results.items():
-        regions = "  ".join(f"{region} {v['tau']:.3f}/{_num(v['agreement'])}" for region, v in r["regions"].items())
-        print(f"  {name:<15} {r['rankings']:>8} {r['tau']:>7.3f} ± {r['tau_se']:.3f} {r['top']:>7.3f} ± "
-              f"{r['top_se']:.3f}   {regions}")
-    adaptive = results["adaptive-3..9"]
+        (tau, tau_se), (top, top_se) = summary(r["tau"]), summary(r["top"])
+        regions = "  ".join(f"{region} {summary(v['pooled'])[0]:.3f} ({summary(v['own'])[0]:.3f})"
+                            for region, v in r["regions"].items())
+        print(f"  {name:<15} {r['rankings']:>8} {tau:>7.3f} ± {tau_se:.3f} {top:>7.3f} ± {top_se:.3f}   {regions}")
+
+
+def report(per_seed: list[dict[str, dict]], seeds: list[int]) -> None:
+    for seed, results in zip(seeds, per_seed, strict=True):
+        print(f"\nseed {seed}")
+        print_arms(results)
+    results = pool(per_seed)
+    adaptive, strongest = results[ADAPTIVE.name], results["fixed-9"]
+    print(f"\nseeds {', '.join(map(str, seeds))} together ({len(strongest['tau'])} items an arm)")
+    print_arms(results)
     print("\n  adaptive against each fixed arm: rankings ratio; accuracy difference (adaptive - fixed), in the fixed "
           "arm's standard errors")
     for name, r in results.items():
         if name.startswith("fixed"):
-            tau, top = adaptive["tau"] - r["tau"], adaptive["top"] - r["top"]
+            tau, top = (summary(adaptive[key])[0] - summary(r[key])[0] for key in ("tau", "top"))
             print(f"  {name:<15} {adaptive['rankings'] / r['rankings']:5.2f}x   tau {tau:+.3f} "
-                  f"({tau / r['tau_se']:+.1f} s.e.)   top right {top:+.3f} ({top / r['top_se']:+.1f} s.e.)")
-    strongest = results["fixed-9"]
-    saving = 1 - adaptive["rankings"] / strongest["rankings"]
-    same = (strongest["tau"] - adaptive["tau"] <= 2 * strongest["tau_se"]
-            and strongest["top"] - adaptive["top"] <= 2 * strongest["top_se"])
-    print(f"  against fixed-9 (the maximum): {saving:.0%} fewer rankings, accuracy within 2 s.e.: "
-          f"{'yes' if same else 'NO'} (goal: >= 30% fewer at the same accuracy: "
-          f"{'met' if saving >= 0.3 and same else 'MISSED'})")
-    worse = [region for region, v in adaptive["regions"].items()
-             if v["tau"] < strongest["regions"][region]["tau"] - 0.05]
-    print(f"  per-region tau with the hidden regional order no worse than fixed-9 (within 0.05): "
-          f"{'yes' if not worse else 'NO: ' + ', '.join(worse)}")
+                  f"({tau / summary(r['tau'])[1]:+.1f} s.e.)   top right {top:+.3f} ({top / summary(r['top'])[1]:+.1f} "
+                  "s.e.)")
     print("\n  adaptive - fixed-9 over the same items, 95% interval from resampling items (an interval wholly below 0 "
           "is worse beyond sampling noise):")
-    report_pairs(adaptive, strongest)
+    verdicts = report_pairs(adaptive, strongest)
+    saving = 1 - adaptive["rankings"] / strongest["rankings"]
+    same = not (verdicts["mean tau"] or verdicts["top right"])
+    regions_worse = [region for region in adaptive["regions"] if verdicts[f"{region} pooled"]]
+    print(f"\n  against fixed-9 (the maximum): {saving:.0%} fewer rankings; accuracy not worse beyond noise: "
+          f"{'yes' if same else 'NO'}; per-region estimates (pooled) not worse beyond noise: "
+          f"{'yes' if not regions_worse else 'NO: ' + ', '.join(regions_worse)}")
+    print(f"  goal (>= 30% fewer at the same accuracy, per-region estimates no worse): "
+          f"{'met' if saving >= 0.3 and same and not regions_worse else 'MISSED'}")
+    report_agreement(results)
 
 
-def report_pairs(adaptive: dict, strongest: dict) -> None:
-    """`adaptive` minus `strongest` per item (overall and per region) with the paired interval, one line each."""
-    pairs = [("mean tau", adaptive["per_item"]["tau"], strongest["per_item"]["tau"]),
-             ("top right", adaptive["per_item"]["top"], strongest["per_item"]["top"])]
-    pairs += [(f"{region} tau", v["per_item"], strongest["regions"][region]["per_item"])
-              for region, v in adaptive["regions"].items()]
+def report_pairs(adaptive: dict, strongest: dict) -> dict[str, bool]:
+    """`adaptive` minus `strongest` per item (overall, and per region both estimates) with the paired interval, one
+    line each; returns which are worse beyond noise."""
+    pairs = [("mean tau", adaptive["tau"], strongest["tau"]), ("top right", adaptive["top"], strongest["top"])]
+    pairs += [(f"{region} {label}", v[label], strongest["regions"][region][label])
+              for region, v in adaptive["regions"].items() for label in ("pooled", "own")]
+    worse = {}
     for label, a, b in pairs:
         diff, low, high = paired_interval(a, b)
         verdict = "worse beyond noise" if high < 0 else "better beyond noise" if low > 0 else "within noise"
         print(f"  {label:<15} {diff:+.3f}  [{low:+.3f}, {high:+.3f}]  {verdict}")
+        worse[label] = high < 0
+    return worse
+
+
+def _num(value: float) -> str:
+    return "n/a" if np.isnan(value) else f"{value:.3f}"
+
+
+def report_agreement(results: dict[str, dict]) -> None:
+    """Each region's agreement within, and each pair of regions' between, as the report computes them, mean over
+    seeds; against the dense reference arm when it ran. An adaptive arm measures agreement within a region only on
+    the items that took two rankings or more from it, the ones its first rankings left unsettled."""
+    reference = results.get(REFERENCE)
+    names = list(next(iter(results.values()))["regions"])
+    upper = np.triu_indices(len(names), 1)
+    print("\n  agreement as the report computes it, mean over seeds: within each region; between each pair of regions"
+          + (f"; mean |difference| from {REFERENCE}'s, over seeds and regions (pairs)" if reference else ""))
+    for name, r in results.items():
+        within, between = np.diagonal(r["agreement"], axis1=1, axis2=2), r["agreement"][:, upper[0], upper[1]]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an arm too small for pairs in one region: n/a
+            line = "  ".join(f"{region} {_num(value)}" for region, value in zip(names, np.nanmean(within, axis=0),
+                                                                                strict=True))
+            line += "  |  " + "  ".join(f"{names[a][:2]}-{names[b][:2]} {_num(value)}"
+                                        for a, b, value in zip(*upper, np.nanmean(between, axis=0), strict=True))
+            if reference is not None and r is not reference:
+                dense = reference["agreement"]
+                line += (f"   |difference| {np.nanmean(np.abs(within - np.diagonal(dense, axis1=1, axis2=2))):.3f} / "
+                         f"{np.nanmean(np.abs(between - dense[:, upper[0], upper[1]])):.3f}")
+        print(f"  {name:<15} {line}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=120)
     parser.add_argument("--labelers", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="0,1,2,3", help="comma-separated; the arms run once per seed")
+    parser.add_argument("--agreement-reference", action="store_true",
+                        help=f"also run {REFERENCE} (every labeler ranks every item) for each seed, and print "
+                             "how far each arm's within-region agreement is from it")
     parser.add_argument("--oracle", action="store_true",
                         help="run fixed-9 only and print how much its own rankings could have been cut (see oracle)")
     args = parser.parse_args()
+    seeds = [int(seed) for seed in args.seeds.split(",")]
     print(f"{args.items} items, k={K}, regions {', '.join(REGIONS)}, {args.labelers} simulated labelers (10% "
-          f"spammers), seed {args.seed}; adaptive: 3..9 votes, stop when P(one more ranking changes the top) < 0.05 "
+          f"spammers), seeds {args.seeds}; adaptive: 3..9 votes, stop when P(one more ranking changes the top) < 0.05 "
           "and every region is heard")
-    if args.oracle:
-        asyncio.run(run(args.items, args.labelers, args.seed, with_oracle=True))
-    else:
-        report(asyncio.run(run(args.items, args.labelers, args.seed)))
+    arms = [arm for arm in FIXED if arm.name == "fixed-9"] if args.oracle else [*FIXED, ADAPTIVE]
+    if args.agreement_reference and not args.oracle:
+        arms.append(Arm(REFERENCE, args.labelers))
+    per_seed = [asyncio.run(run(args.items, args.labelers, seed, arms, with_oracle=args.oracle))
+                for seed in tqdm(seeds, desc="seeds", unit="seed")]
+    if not args.oracle:
+        report(per_seed, seeds)
 
 
 if __name__ == "__main__":
