@@ -60,7 +60,7 @@ from bot.consensus.regions import pooled_region_consensus, region_matrix  # noqa
 from bot.consensus.truth import Truth, read_truth, truth_path  # noqa: E402
 from bot.database import Database  # noqa: E402
 from bot.prompt_files import CompletionRecord, PromptRecord  # noqa: E402
-from bot.settledness import stop_decision  # noqa: E402
+from bot.settledness import STOP_RULES, stop_decision  # noqa: E402
 from bot.simulator import simulate  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
@@ -83,6 +83,8 @@ class Arm:
     name: str
     votes: int
     votes_min: int | None = None
+    stop_rule: str = CampaignSpec.stop_rule
+    stop_threshold: float = CampaignSpec.stop_threshold
 
 
 def texts_for(i: int, rng: np.random.Generator) -> tuple[str, list[str]]:
@@ -115,6 +117,7 @@ async def make_arm(database: Database, arm: Arm, items: int, seed: int) -> None:
         prompts.append(PromptRecord(external_id=f"p{i}", text=prompt))
         completions.append(CompletionRecord(prompt_id=f"p{i}", texts=texts, model="bench"))
     spec = CampaignSpec(name=arm.name, criterion="helpfulness", k=K, votes=arm.votes, votes_min=arm.votes_min,
+                        stop_rule=arm.stop_rule, stop_threshold=arm.stop_threshold,
                         regions=REGIONS)
     async with database.session() as session:
         await create_campaign(session, spec, prompts, completions)
@@ -214,8 +217,8 @@ def replay(rs: RankingSet, place: np.ndarray, arm: Arm) -> np.ndarray:
         rows = rows[np.argsort(place[rows])]
         for n in range(arm.votes_min or 1, len(rows)):
             _, stops = stop_decision(rs.k - rs.ranks[rows[:n]], list(names[rows[:n]]), n, campaign_regions=REGIONS,
-                                     votes=arm.votes, votes_min=arm.votes_min, rule=CampaignSpec.stop_rule,
-                                     threshold=CampaignSpec.stop_threshold)  # the arms' campaigns take the defaults
+                                     votes=arm.votes, votes_min=arm.votes_min, rule=arm.stop_rule,
+                                     threshold=arm.stop_threshold)
             if stops:
                 kept[i] = n
                 break
@@ -269,7 +272,7 @@ def oracle(rs: RankingSet, truth: Truth) -> None:
 
 
 FIXED = [Arm("fixed-3", 3), Arm("fixed-5", 5), Arm("fixed-7", 7), Arm("fixed-9", 9)]
-ADAPTIVE = Arm("adaptive-3..9", 9, 3)
+ADAPTIVE = "adaptive-3..9"
 REFERENCE = "dense"  # the arm in which every labeler ranks every item (10 a region): agreement's reference
 
 
@@ -323,7 +326,7 @@ def report(per_seed: list[dict[str, dict]], seeds: list[int]) -> None:
         print(f"\nseed {seed}")
         print_arms(results)
     results = pool(per_seed)
-    adaptive, strongest = results[ADAPTIVE.name], results["fixed-9"]
+    adaptive, strongest = results[ADAPTIVE], results["fixed-9"]
     print(f"\nseeds {', '.join(map(str, seeds))} together ({len(strongest['tau'])} items an arm)")
     print_arms(results)
     print("\n  adaptive against each fixed arm: rankings ratio; accuracy difference (adaptive - fixed), in the fixed "
@@ -399,14 +402,20 @@ def main() -> None:
     parser.add_argument("--agreement-reference", action="store_true",
                         help=f"also run {REFERENCE} (every labeler ranks every item) for each seed, and print "
                              "how far each arm's within-region agreement is from it")
+    parser.add_argument("--stop", choices=sorted(STOP_RULES), default=CampaignSpec.stop_rule,
+                        help="the adaptive arm's stop rule (campaign create --stop)")
+    parser.add_argument("--stop-below", type=float, default=CampaignSpec.stop_threshold,
+                        help="the adaptive arm's threshold (campaign create --stop-below)")
     parser.add_argument("--oracle", action="store_true",
                         help="run fixed-9 only and print how much its own rankings could have been cut (see oracle)")
     args = parser.parse_args()
     seeds = [int(seed) for seed in args.seeds.split(",")]
     print(f"{args.items} items, k={K}, regions {', '.join(REGIONS)}, {args.labelers} simulated labelers (10% "
-          f"spammers), seeds {args.seeds}; adaptive: 3..9 votes, stop when P(one more ranking changes the top) < 0.05 "
+          f"spammers), seeds {args.seeds}; adaptive: 3..9 votes, stop when P(one more ranking changes the "
+          f"{'top' if args.stop == 'top' else 'whole order'}) < {args.stop_below:g} "
           "and every region is heard")
-    arms = [arm for arm in FIXED if arm.name == "fixed-9"] if args.oracle else [*FIXED, ADAPTIVE]
+    adaptive = Arm(ADAPTIVE, 9, 3, args.stop, args.stop_below)
+    arms = [arm for arm in FIXED if arm.name == "fixed-9"] if args.oracle else [*FIXED, adaptive]
     if args.agreement_reference and not args.oracle:
         arms.append(Arm(REFERENCE, args.labelers))
     per_seed = [asyncio.run(run(args.items, args.labelers, seed, arms, with_oracle=args.oracle))
