@@ -56,7 +56,7 @@ from bot.consensus.aggregate import bradley_terry  # noqa: E402
 from bot.consensus.campaign_data import load_rankings  # noqa: E402
 from bot.consensus.data import RankingSet  # noqa: E402
 from bot.consensus.metrics import rowwise_tau_b  # noqa: E402
-from bot.consensus.regions import pooled_region_consensus, region_matrix  # noqa: E402
+from bot.consensus.regions import arrival, pooled_region_consensus, region_matrix  # noqa: E402
 from bot.consensus.truth import Truth, read_truth, truth_path  # noqa: E402
 from bot.database import Database  # noqa: E402
 from bot.prompt_files import CompletionRecord, PromptRecord  # noqa: E402
@@ -183,16 +183,6 @@ def paired_interval(a: np.ndarray, b: np.ndarray, n_boot: int = BOOTSTRAP) -> tu
     return float(np.nanmean(a) - np.nanmean(b)), float(low), float(high)
 
 
-def arrival(key: np.ndarray, ranking_ids: np.ndarray) -> np.ndarray:
-    """Each ranking's place (0 = first) among the rankings with the same key, in submission order (ranking id:
-    the simulator submits one ranking at a time, so id order is arrival order)."""
-    order = np.lexsort((ranking_ids, key))
-    ordered = key[order]
-    place = np.empty(len(key), dtype=np.int64)
-    place[order] = np.arange(len(key)) - np.searchsorted(ordered, ordered)
-    return place
-
-
 def orders(rs: RankingSet, mask: np.ndarray) -> np.ndarray:
     """Per item the Bradley-Terry order of the rankings in `mask` (the bench's consensus); -1s for an item with
     none of them, so a region without a ranking never equals a region with one."""
@@ -229,8 +219,8 @@ def oracle(rs: RankingSet, truth: Truth) -> None:
     """How many of fixed-9's own rankings each item needed, given the order they arrived in, for its consensus
     orders to reach their full-9 values and stay there; and the current stop rule replayed on the same rankings."""
     full_n, most = rs.votes_per_item(), int(rs.votes_per_item().max())
-    place = arrival(rs.item, rs.ranking_ids)
-    region_place = arrival(rs.item * (rs.n_regions + 1) + rs.region + 1, rs.ranking_ids)
+    place = arrival(rs)  # the simulator submits one ranking at a time: ranking id order is arrival order
+    region_place = arrival(rs, rs.item * (rs.n_regions + 1) + rs.region + 1)
     overall_full = orders(rs, np.ones(rs.n, dtype=bool))
     region_full = [orders(rs, rs.region == r) for r in range(rs.n_regions)]
 

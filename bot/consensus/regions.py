@@ -22,8 +22,8 @@ from bot.consensus.metrics import pair_signs, rowwise_tau_b
 WITHIN_PRIOR_PAIRS = 30.0
 POOLED = "bradley_terry_pooled"  # a region's consensus with other regions' rankings at a lower weight
 
-__all__ = ["RegionMatrix", "region_votes", "first_rankings", "region_matrix", "ContestScores", "contest_scores",
-           "consensus_tau", "POOLED", "borrowing_weight", "pooled_region_consensus"]
+__all__ = ["RegionMatrix", "region_votes", "arrival", "first_rankings", "region_matrix", "ContestScores",
+           "contest_scores", "consensus_tau", "POOLED", "borrowing_weight", "pooled_region_consensus"]
 
 
 @dataclass(frozen=True)
@@ -55,14 +55,21 @@ def _sign_counts(rankings: RankingSet) -> np.ndarray:
     return counts.reshape(rankings.n_items, p * 3, r)
 
 
-def first_rankings(rankings: RankingSet, n: int) -> np.ndarray:
-    """Mask of each item's first `n` rankings in submission order (ranking id; input order where ids are unknown)."""
+def arrival(rankings: RankingSet, key: np.ndarray | None = None) -> np.ndarray:
+    """Each ranking's place (0 = first) among the rankings with the same `key` (default: the same item), in
+    submission order (ranking id; input order where ids are unknown)."""
+    key = rankings.item if key is None else key
     submitted = np.where(rankings.ranking_ids >= 0, rankings.ranking_ids, np.arange(rankings.n))
-    order = np.lexsort((submitted, rankings.item))
-    item = rankings.item[order]
+    order = np.lexsort((submitted, key))
+    ordered = key[order]
     place = np.empty(rankings.n, dtype=np.int64)
-    place[order] = np.arange(rankings.n) - np.searchsorted(item, item)
-    return place < n
+    place[order] = np.arange(rankings.n) - np.searchsorted(ordered, ordered)
+    return place
+
+
+def first_rankings(rankings: RankingSet, n: int) -> np.ndarray:
+    """Mask of each item's first `n` rankings in submission order."""
+    return arrival(rankings) < n
 
 
 def region_matrix(rankings: RankingSet, between_from_first: int | None = None) -> RegionMatrix:
